@@ -1,0 +1,1 @@
+"""The ``segflow`` command: a thin layer over :class:`segflow.workspace.Workspace`."""

@@ -1,0 +1,326 @@
+"""The ``segflow`` command line (Typer + Rich).
+
+Every command takes ``--project DIR`` (default ``$SEGFLOW_PROJECT``, else the current
+folder). Errors print ``Error: ...`` and exit 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from segflow.cli.output import err, out, print_arrow, progress_bar, to_json
+from segflow.errors import SegflowError
+
+app = typer.Typer(
+    name="segflow",
+    help="Customer segmentation and marketing automation: load, resolve, segment, act, measure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="The schema registry: attribute types per kind.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+ProjectOpt = Annotated[
+    Optional[Path],
+    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder).",
+                 envvar="SEGFLOW_PROJECT", show_envvar=False),
+]
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class SummaryFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class FileFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _open(project: Path | None, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+    import segflow
+
+    return segflow.open(project, read_only=read_only)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to make into a project (created if missing).")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone for calendar operations.")] = "UTC",
+    phone_country: Annotated[Optional[str], typer.Option(help="Default phone country, e.g. CN or US.")] = None,
+) -> None:
+    """Create a project: segflow.yaml, schema.yaml, segments/ tags/ traits/ journeys/."""
+    import segflow
+
+    ws = segflow.init(directory, timezone=timezone, default_phone_country=phone_country)
+    ws.close()
+    out.print(f"Created project [bold]{ws.root}[/bold]")
+    out.print(f"Next: segflow load profiles FILE --project {ws.root}")
+
+
+@app.command()
+def load(
+    kind: Annotated[str, typer.Argument(help="profiles, accounts, identities, events, orders, order_items, memberships, subscriptions")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files.")],
+    project: ProjectOpt = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
+    file_format: Annotated[Optional[str], typer.Option(help="csv, jsonl or parquet (default: from the file name).")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Where to write the rejects file.")] = None,
+) -> None:
+    """Load files into the warehouse: typed, cleaned, deduplicated, each file atomically."""
+    with _open(project) as ws:
+        summaries = []
+        for file in files:
+            with progress_bar() as bar:
+                tasks: dict[str, int] = {}
+
+                def report(stage: str, fraction: float | None, _bar=bar, _tasks=tasks, _name=file.name) -> None:
+                    if stage not in _tasks:
+                        _tasks[stage] = _bar.add_task(f"{_name}: {stage}", total=1.0 if fraction is not None else None)
+                    if fraction is not None:
+                        _bar.update(_tasks[stage], completed=fraction)
+
+                summaries.extend(ws.load(kind, [file], file_format=file_format, rejects=rejects, progress=report))
+    if fmt is SummaryFormat.json:
+        total = {k: sum(getattr(s, k) for s in summaries) for k in ("rows", "accepted", "inserted", "updated", "rejected", "duplicates")}
+        files_out = [s.to_dict() for s in summaries]
+        rejects_file = summaries[0].rejects_file if len(summaries) == 1 else [s.rejects_file for s in summaries]
+        sys.stdout.write(to_json({"kind": kind, **total, "rejects_file": rejects_file, "files": files_out}) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"load {kind}")
+    for col in ("file", "rows", "accepted", "inserted", "updated", "rejected", "duplicates", "seconds"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for s in summaries:
+        table.add_row(Path(s.file).name, *(f"{getattr(s, c):,}" for c in ("rows", "accepted", "inserted", "updated", "rejected", "duplicates")), f"{s.seconds:.2f}")
+    out.print(table)
+    for s in summaries:
+        if s.new_attributes:
+            out.print(f"New attributes (inferred): " + ", ".join(f"{k} {v}" for k, v in s.new_attributes.items()))
+        if s.rejects_file:
+            out.print(f"Rejected rows of {Path(s.file).name}: [bold]{s.rejects_file}[/bold]")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One read-only statement (SELECT, WITH, DESCRIBE, SHOW).")],
+    project: ProjectOpt = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="table, csv or json.")] = TableFormat.table,
+    limit: Annotated[int, typer.Option(help="Rows shown in table format.")] = 100,
+) -> None:
+    """Query the warehouse (read-only: writes are refused)."""
+    with _open(project, read_only=True) as ws:
+        started = time.perf_counter()
+        result = ws.sql(query)
+        elapsed = time.perf_counter() - started
+    print_arrow(result, fmt.value, limit=limit)
+    if fmt is TableFormat.table:
+        err.print(f"[dim]{result.num_rows} rows in {elapsed:.3f} s[/dim]")
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the files (created).")],
+    profiles: Annotated[int, typer.Option(help="Rows in the profiles file.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 365,
+    end: Annotated[Optional[str], typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")] = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="csv or parquet.")] = FileFormat.csv,
+) -> None:
+    """Write a realistic synthetic shop (every kind) into a folder."""
+    manifest = _generate(out_dir, profiles=profiles, seed=seed, days=days, end=end, fmt=fmt.value)
+    _print_manifest(manifest, out_dir)
+
+
+def _generate(out_dir: Path, *, profiles: int, seed: int, days: int, end: str | None, fmt: str) -> dict:
+    from datetime import date
+
+    from segflow.errors import GenerateError
+    from segflow.generate import generate_shop
+
+    try:
+        end_date = date.fromisoformat(end) if end else None
+    except ValueError:
+        raise GenerateError(f"--end {end!r}: expected YYYY-MM-DD", code="bad_end") from None
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"generate: {stage}", total=1.0)
+            bar.update(tasks[stage], completed=fraction)
+
+        return generate_shop(out_dir, profiles=profiles, seed=seed, days=days, end=end_date, fmt=fmt, progress=report)
+
+
+def _print_manifest(manifest: dict, out_dir: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"synthetic shop in {out_dir}")
+    for col in ("kind", "file", "rows", "dirty rows"):
+        table.add_column(col, justify="right" if col in ("rows", "dirty rows") else "left")
+    for kind, info in manifest["files"].items():
+        dirty = sum(info.get("dirty", {}).values())
+        table.add_row(kind, info["file"], f"{info['rows']:,}", f"{dirty:,}")
+    out.print(table)
+
+
+#: Loading order: companies before people, orders before their items.
+DEMO_KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Optional[Path], typer.Argument(help="Project folder (default: a new temporary folder).")] = None,
+    profiles: Annotated[int, typer.Option(help="Profiles in the synthetic shop.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 365,
+) -> None:
+    """Make a project, generate a shop, load it and show what is there: the newcomer's command."""
+    import tempfile
+
+    import segflow
+    from rich.table import Table
+
+    started = time.perf_counter()
+    root = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="segflow-demo-"))
+    out.print(f"[bold]segflow demo[/bold] in {root}")
+    ws = segflow.init(root, timezone="Asia/Shanghai", default_phone_country="CN")
+    data = root / "data"
+    manifest = _generate(data, profiles=profiles, seed=seed, days=days, end=None, fmt="csv")
+    table = Table(title="loaded")
+    for col in ("table", "file rows", "loaded", "rejected", "duplicates", "seconds"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    with ws:
+        with progress_bar() as bar:
+            task = bar.add_task("loading", total=len(DEMO_KINDS))
+            results = []
+            for kind in DEMO_KINDS:
+                info = manifest["files"][kind]
+                bar.update(task, description=f"loading {kind}")
+                results.append(ws.load(kind, [data / info["file"]])[0])
+                bar.advance(task)
+        counts = ws.table_counts()
+    for s in results:
+        table.add_row(s.kind, f"{s.rows:,}", f"{counts[s.kind]:,}", f"{s.rejected:,}", f"{s.duplicates:,}", f"{s.seconds:.2f}")
+    out.print(table)
+    rejects_dir = root / ws.config.load.rejects_dir
+    out.print(f"Rejected rows (with line numbers and reasons): {rejects_dir}")
+    out.print(f"Done in {time.perf_counter() - started:.1f} s. Try:")
+    out.print(f"  segflow sql --project {root} \"SELECT event, count(*) AS n FROM events GROUP BY ALL ORDER BY n DESC\"")
+
+
+@app.command()
+def status(project: ProjectOpt = None) -> None:
+    """Rows per table and the latest loads."""
+    from rich.table import Table
+
+    with _open(project) as ws:
+        counts = ws.table_counts()
+        loads = ws.state.loads(limit=10)
+    table = Table(title=f"warehouse of {ws.root}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+    recent = Table(title="latest loads")
+    for col in ("id", "kind", "file", "status", "accepted", "rejected", "duplicates"):
+        recent.add_column(col)
+    for row in loads:
+        recent.add_row(str(row["id"]), row["kind"], Path(row["path"]).name, row["status"],
+                       f"{row['accepted']:,}", f"{row['rejected']:,}", f"{row['duplicates']:,}")
+    out.print(recent)
+
+
+@schema_app.command("show")
+def schema_show(
+    kind: Annotated[Optional[str], typer.Argument(help="One kind (default: all).")] = None,
+    project: ProjectOpt = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format")] = SummaryFormat.table,
+) -> None:
+    """List the columns of each kind with type, label and origin (builtin/declared/inferred)."""
+    from rich.table import Table
+
+    with _open(project) as ws:
+        described = ws.describe_schema()
+    if kind is not None:
+        if kind not in described:
+            raise SegflowError(f"unknown kind {kind!r} (kinds: {', '.join(described)})", code="unknown_kind")
+        described = {kind: described[kind]}
+    if fmt is SummaryFormat.json:
+        sys.stdout.write(to_json(described) + "\n")
+        return
+    for name, cols in described.items():
+        table = Table(title=name)
+        for col in ("column", "type", "origin", "label"):
+            table.add_column(col)
+        for c in cols:
+            table.add_row(c["name"], c["type"], c["origin"], c["label"])
+        out.print(table)
+
+
+@schema_app.command("add")
+def schema_add(
+    kind: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="string, integer, number, decimal, boolean, date, timestamp, json, list")],
+    label: Annotated[str, typer.Option(help="Label shown to marketers.")] = "",
+    project: ProjectOpt = None,
+) -> None:
+    """Declare an attribute (written to schema.yaml) and add its warehouse column."""
+    from segflow.errors import SchemaError
+
+    with _open(project) as ws:
+        try:
+            attr = ws.registry.declare(kind, name, type_, label)
+        except (KeyError, ValueError) as exc:
+            raise SchemaError(str(exc.args[0]), code="bad_declaration") from None
+        ws.sync_schema()
+    out.print(f"Declared {attr.kind}.{attr.name} as {attr.type.value}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv or bool(os.environ.get("SEGFLOW_DEBUG"))
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except SegflowError as exc:
+        if debug:
+            raise
+        err.print(f"[red]Error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("Interrupted: the file being loaded was not written.")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Printing results: Rich tables for people, CSV and JSON for programs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["out", "err", "print_arrow", "to_json", "progress_bar"]
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+def print_arrow(table: pa.Table, fmt: str, *, limit: int | None = None, title: str | None = None) -> None:
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        sink = sys.stdout.buffer
+        pacsv.write_csv(table, sink)
+        sink.flush()
+        return
+    if fmt == "json":
+        sys.stdout.write(to_json(table.to_pylist()) + "\n")
+        return
+    shown = table if limit is None else table.slice(0, limit)
+    rich_table = Table(title=title, show_lines=False)
+    for name in table.column_names:
+        rich_table.add_column(name, overflow="fold")
+    for row in shown.to_pylist():
+        rich_table.add_row(*("" if v is None else (v.isoformat() if isinstance(v, (datetime, date)) else str(v)) for v in row.values()))
+    out.print(rich_table)
+    if limit is not None and table.num_rows > limit:
+        err.print(f"[dim]{table.num_rows} rows; showing the first {limit} (use --format csv for all)[/dim]")
+
+
+def progress_bar() -> Any:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )

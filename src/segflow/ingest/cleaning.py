@@ -1,0 +1,196 @@
+"""Cleaning as SQL: one ``SELECT`` turns a file's text columns into typed, normalised
+columns plus a ``_reason`` per row (NULL when the row is good).
+
+The statement is nested in four steps so each expression is computed once:
+text → normalised text (trim, lower-case emails, E.164 phones, fill rules, defaults)
+→ typed values → reasons → the staged row (raw cells are kept only for rejected rows,
+for the rejects file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from segflow.ingest.phones import phone_sql
+from segflow.ingest.readers import Source, sql_string
+from segflow.schema.kinds import Column, Kind
+from segflow.schema.types import AttributeType, value_sql
+from segflow.warehouse.base import quote_ident as q
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segflow.schema.registry import Attribute
+
+__all__ = ["Target", "staging_sql", "infer_types", "REJECTS_COLUMNS", "raw_name"]
+
+#: Columns a rejects file adds; the loader ignores them, so a fixed rejects file loads as is.
+REJECTS_COLUMNS = ("_line", "_reason", "_raw_line")
+
+
+def raw_name(i: int) -> str:
+    return f"__raw_{i}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One warehouse column the staged relation fills."""
+
+    name: str
+    type: AttributeType
+    #: Name of the file column it comes from (None: missing from the file).
+    source: str | None
+    spec: Column | None = None
+
+
+def _normalised(t: Target, kind: Kind, fill: dict[str, Any], phone_country: str | None, present: set[str]) -> str:
+    text = f"nullif(trim({q(t.source)}), '')" if t.source else "CAST(NULL AS VARCHAR)"
+    how = t.spec.normalize if t.spec else None
+    if how in ("email", "lower"):
+        text = f"lower({text})"
+    elif how == "phone":
+        text = phone_sql(text, phone_country)
+    elif how == "identity":
+        type_text = "lower(nullif(trim(\"type\"), ''))" if "type" in present else "NULL"
+        text = (
+            f"CASE {type_text} WHEN 'email' THEN lower({text}) "
+            f"WHEN 'phone' THEN {phone_sql(text, phone_country)} ELSE {text} END"
+        )
+    default = fill.get(t.name, t.spec.default if t.spec else None)
+    if default is not None:
+        text = f"coalesce({text}, {sql_string(str(default))})"
+    return text
+
+
+def _reasons(t: Target, n: str, v: str) -> list[str]:
+    label = sql_string(t.name)
+    out = []
+    if t.spec is not None and t.spec.required:
+        out.append(f"CASE WHEN {n} IS NULL THEN {label} || ': missing' END")
+    if t.type is not AttributeType.STRING:
+        article = "an" if t.type.value[0] in "aeiou" else "a"
+        out.append(
+            f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN "
+            f"{label} || ': not {article} {t.type.value} (' || left({n}, 60) || ')' END"
+        )
+    if t.spec is not None and t.spec.choices:
+        choices = ", ".join(sql_string(c) for c in t.spec.choices)
+        out.append(
+            f"CASE WHEN {v} NOT IN ({choices}) THEN {label} || ': ' || left({v}, 60) || "
+            f"{sql_string(' is not one of ' + ', '.join(t.spec.choices))} END"
+        )
+    if t.type is AttributeType.JSON and t.name in ("properties", "attrs"):
+        out.append(f"CASE WHEN {v} IS NOT NULL AND json_type({v}) <> 'OBJECT' THEN {label} || ': not a JSON object' END")
+    return out
+
+
+def staging_sql(
+    source: Source,
+    kind: Kind,
+    targets: list[Target],
+    *,
+    fill: dict[str, Any],
+    phone_country: str | None,
+) -> str:
+    """The SELECT producing staged rows: typed targets, ``_reason`` and raw cells of rejects."""
+    present = set(source.columns)
+    file_cols = [c for c in source.columns]
+    jsonl = source.format == "jsonl"
+
+    step1 = [f"{_normalised(t, kind, fill, phone_country, present)} AS {q('n_' + t.name)}" for t in targets]
+    step1 += [f"{q(c)} AS {raw_name(i)}" for i, c in enumerate(file_cols)]
+    if jsonl:
+        step1 += ["_parse_error", "_line_text"]
+
+    step2 = [f"{value_sql(t.type, q('n_' + t.name))} AS {q('v_' + t.name)}" for t in targets]
+    step2 += [q("n_" + t.name) for t in targets]
+    step2 += [raw_name(i) for i in range(len(file_cols))]
+    if jsonl:
+        step2 += ["_parse_error", "_line_text"]
+
+    reasons = []
+    for t in targets:
+        reasons += _reasons(t, q("n_" + t.name), q("v_" + t.name))
+    if kind.one_of:
+        missing = " AND ".join(f"{q('n_' + c)} IS NULL" for c in kind.one_of)
+        reasons.append(f"CASE WHEN {missing} THEN {sql_string(' or '.join(kind.one_of) + ': missing')} END")
+    reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+    if jsonl:
+        reason = f"coalesce(_parse_error, {reason})"
+
+    values = {t.name: q("v_" + t.name) for t in targets}
+    if kind.name == "events":
+        # Events without an event_id get one derived from their content, so reloading
+        # the same file stays a no-op.
+        parts = ", ".join(
+            f"coalesce({values[c]}::VARCHAR, '')"
+            for c in ("profile_id", "anonymous_id", "event", "ts", "properties", "channel", "source")
+        )
+        values["event_id"] = f"coalesce({values['event_id']}, 'h_' || md5(concat_ws('|', {parts})))"
+    step3 = [f"{values[t.name]} AS {q(t.name)}" for t in targets]
+    step3 += [f"{reason} AS _reason"] + [raw_name(i) for i in range(len(file_cols))]
+    if jsonl:
+        step3 += ["_line_text"]
+
+    step4 = [q(t.name) for t in targets] + ["_reason"]
+    step4 += [f"CASE WHEN _reason IS NOT NULL THEN {raw_name(i)} END AS {raw_name(i)}" for i in range(len(file_cols))]
+    if jsonl:
+        step4 += ["CASE WHEN _reason IS NOT NULL THEN _line_text END AS _line_text"]
+
+    return (
+        f"SELECT {', '.join(step4)} FROM (SELECT {', '.join(step3)} FROM (SELECT {', '.join(step2)} "
+        f"FROM (SELECT {', '.join(step1)} FROM {source.relation})))"
+    )
+
+
+#: Candidate types for a new column, narrowest first. Booleans only from words, so a
+#: column of 0/1 becomes an integer.
+_INFER_ORDER = (
+    AttributeType.INTEGER,
+    AttributeType.NUMBER,
+    AttributeType.BOOLEAN,
+    AttributeType.DATE,
+    AttributeType.TIMESTAMP,
+    AttributeType.JSON,
+)
+
+
+def infer_types(con: duckdb.DuckDBPyConnection, source: Source, columns: list[str]) -> dict[str, AttributeType]:
+    """The narrowest type that fits every non-empty value of each of *columns*."""
+    if not columns:
+        return {}
+    exprs = []
+    for i, c in enumerate(columns):
+        n = f"nullif(trim({q(c)}), '')"
+        exprs.append(f"count({n}) AS c{i}")
+        for t in _INFER_ORDER:
+            test = f"{value_sql(t, n)} IS NOT NULL"
+            if t is AttributeType.INTEGER:
+                # No leading zeros: codes such as zip 007 stay text.
+                test = f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)') AND {test}"
+            elif t is AttributeType.NUMBER:
+                test = f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?') AND {test}"
+            elif t is AttributeType.BOOLEAN:
+                test = f"lower({n}) IN ('true','false','yes','no')"
+            elif t is AttributeType.DATE:
+                test = f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {test}"
+            elif t is AttributeType.TIMESTAMP:
+                test = f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ].*') AND {test}"
+            elif t is AttributeType.JSON:
+                test = f"(starts_with({n}, '{{') OR starts_with({n}, '[')) AND json_valid({n})"
+            exprs.append(f"coalesce(bool_and({test}) FILTER (WHERE {n} IS NOT NULL), false) AS t{i}_{t.value}")
+    where = " WHERE _parse_error IS NULL" if source.format == "jsonl" else ""
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {source.relation}{where}").fetchone()
+    result: dict[str, AttributeType] = {}
+    width = 1 + len(_INFER_ORDER)
+    for i, c in enumerate(columns):
+        cells = row[i * width : (i + 1) * width]
+        chosen = AttributeType.STRING
+        if cells[0]:
+            for t, ok in zip(_INFER_ORDER, cells[1:]):
+                if ok:
+                    chosen = t
+                    break
+        result[c] = chosen
+    return result

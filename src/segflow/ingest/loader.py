@@ -1,0 +1,280 @@
+"""``segflow load``: one file into one kind's table, atomically.
+
+Steps, all inside one warehouse transaction (so after a crash or Ctrl-C either the
+whole file is in or none of it):
+
+1. open the file with DuckDB's reader and check it can be read at all (encoding,
+   required columns) — a file that cannot be read fails before anything is written;
+2. infer the types of columns never seen before (the schema registry keeps them);
+3. stage every row as typed, normalised values plus a reason when it is bad;
+4. merge the good rows by the kind's policy (see :mod:`segflow.ingest.merge`);
+5. write the rejects file (temp name, renamed after the commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from segflow.errors import LoadError
+from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_name, staging_sql
+from segflow.ingest.merge import merge_staged
+from segflow.ingest.readers import detect_format, open_source
+from segflow.ingest.rejects import Reject, csv_record_lines, write_rejects
+from segflow.schema.kinds import Kind, kind_named
+from segflow.schema.registry import check_attribute_name
+from segflow.schema.types import AttributeType
+
+if TYPE_CHECKING:
+    from segflow.workspace import Workspace
+
+__all__ = ["LoadSummary", "load_file", "Progress"]
+
+#: ``progress(stage, fraction)``: stage is "read", "merge" or "rejects"; fraction 0..1 or None.
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass
+class LoadSummary:
+    kind: str
+    file: str
+    format: str
+    rows: int = 0
+    accepted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    rejects_file: str | None = None
+    seconds: float = 0.0
+    load_id: int | None = None
+    new_attributes: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fingerprint(path: Path) -> str:
+    """Hash of the size and the first and last MiB: cheap even for multi-GB files."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as fh:
+        digest.update(fh.read(1 << 20))
+        if size > 2 << 20:
+            fh.seek(-(1 << 20), os.SEEK_END)
+            digest.update(fh.read(1 << 20))
+    return digest.hexdigest()
+
+
+class _ProgressPoller:
+    """Reports DuckDB's own query progress from a side thread while a statement runs."""
+
+    def __init__(self, con: Any, stage: str, progress: Progress | None) -> None:
+        self.con, self.stage, self.progress = con, stage, progress
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ProgressPoller:
+        if self.progress is not None:
+            self.progress(self.stage, 0.0)
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                pct = self.con.query_progress()
+            except Exception:  # the connection is busy finishing; try again next tick
+                continue
+            if pct is not None and pct >= 0 and self.progress is not None:
+                self.progress(self.stage, min(pct, 100.0) / 100.0)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.progress is not None and exc[0] is None:
+            self.progress(self.stage, 1.0)
+
+
+def _check_header(path: Path, kind: Kind, columns: list[str]) -> list[str]:
+    """Refuse a file without the kind's required columns; return the usable columns."""
+    usable = [c for c in columns if c not in REJECTS_COLUMNS]
+    present = set(usable)
+    for col in kind.required:
+        spec = kind.column(col)
+        if col not in present and (spec is None or spec.default is None):
+            raise LoadError(
+                f"{path}: required column {col!r} is missing (columns: {', '.join(usable) or 'none'})",
+                code="missing_column",
+                path=f"{path}:{col}",
+            )
+    if kind.one_of and not present.intersection(kind.one_of):
+        raise LoadError(
+            f"{path}: needs a column {' or '.join(map(repr, kind.one_of))}",
+            code="missing_column",
+            path=f"{path}:{kind.one_of[0]}",
+        )
+    for col in usable:
+        if kind.column(col) is None:
+            check_attribute_name(kind.name, col, where=str(path))
+    return usable
+
+
+def load_file(
+    ws: Workspace,
+    kind_name: str,
+    file: str | Path,
+    *,
+    file_format: str | None = None,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Load *file* into the table of *kind_name*; see the module docstring."""
+    started = time.perf_counter()
+    try:
+        kind = kind_named(kind_name)
+    except KeyError as exc:
+        raise LoadError(str(exc.args[0]), code="unknown_kind") from None
+    path = Path(file).expanduser().resolve()
+    fmt = detect_format(path, file_format)
+    wh = ws.warehouse
+    con = wh.con
+    tag = uuid.uuid4().hex[:12]
+    summary = LoadSummary(kind=kind.name, file=str(path), format=fmt)
+
+    source = open_source(con, path, fmt, tag)
+    columns = _check_header(path, kind, source.columns)
+    registry = ws.registry
+    known = registry.attributes(kind.name)
+    new_cols = [c for c in columns if c not in known]
+    inferred: dict[str, AttributeType] = infer_types(con, source, new_cols) if new_cols else {}
+    targets = [Target(c.name, c.type, c.name if c.name in columns else None, c) for c in kind.columns]
+    targets += [Target(c, known[c].type, c) for c in columns if c in known and kind.column(c) is None]
+    targets += [Target(c, inferred[c], c) for c in new_cols]
+
+    load_id = ws.state.start_load(kind=kind.name, path=str(path), fingerprint=_fingerprint(path), size=path.stat().st_size)
+    summary.load_id = load_id
+    staged = f"_staged_{tag}"
+    rejects_out: Path | None = None
+    try:
+        sql = staging_sql(
+            source, kind, targets, fill=ws.config.load.fill.get(kind.name, {}), phone_country=ws.config.default_phone_country
+        )
+        # Staged outside the transaction: a temp table created in autocommit numbers its
+        # rows 0..n-1 in file order, which is how rejects find their line numbers.
+        with _ProgressPoller(con, "read", progress):
+            con.execute(f"CREATE TEMP TABLE {staged} AS {sql}")
+    except BaseException as exc:
+        ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
+        _drop_temp(con, source, tag, staged)
+        raise
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for col, type_ in inferred.items():
+            wh.add_column(kind.name, col, type_)
+        parser_rejects = _parser_rejects(con, source, path)
+        if fmt == "jsonl":  # blank lines are not records
+            con.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
+        with _ProgressPoller(con, "merge", progress):
+            counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id)
+        staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])
+        ours = con.execute(
+            f"SELECT rowid, _reason, {', '.join(raw_name(i) for i in range(len(source.columns))) or 'NULL'}"
+            f"{', _line_text' if fmt == 'jsonl' else ''} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
+        ).fetchall()
+        summary.rows = staged_rows + len(parser_rejects)
+        summary.rejected = len(ours) + len(parser_rejects)
+        summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
+        summary.accepted = counts.inserted + counts.updated
+        if summary.rejected:
+            if progress:
+                progress("rejects", None)
+            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows)
+            rejects_out = _rejects_path(ws, kind, path, rejects_path)
+            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects)
+            summary.rejects_file = str(rejects_out)
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
+        if rejects_out is not None:
+            Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
+        raise
+    finally:
+        _drop_temp(con, source, tag, staged)
+    if rejects_out is not None:
+        os.replace(str(rejects_out) + f".{tag}", rejects_out)
+    for col, type_ in inferred.items():
+        registry.record_inferred(kind.name, col, type_)
+        summary.new_attributes[col] = type_.value
+    summary.seconds = round(time.perf_counter() - started, 3)
+    ws.state.finish_load(
+        load_id,
+        status="ok",
+        rows=summary.rows,
+        accepted=summary.accepted,
+        inserted=summary.inserted,
+        updated=summary.updated,
+        rejected=summary.rejected,
+        duplicates=summary.duplicates,
+        rejects_file=summary.rejects_file,
+    )
+    return summary
+
+
+def _drop_temp(con: Any, source: Any, tag: str, staged: str) -> None:
+    for table in (staged, source.rejects_table, f"_rej_scan_{tag}"):
+        if table:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, str]]:
+    """Rows DuckDB's reader refused: (record number, reason, raw text). Encoding errors fail the file."""
+    if not source.rejects_table:
+        return []
+    rows = con.execute(
+        f"SELECT line, error_type::VARCHAR, error_message, csv_line FROM {source.rejects_table} ORDER BY line"
+    ).fetchall()
+    for line, error_type, message, _ in rows:
+        if "ENCODING" in str(error_type).upper() or "unicode" in str(message).lower():
+            raise LoadError(
+                f"{path}: not UTF-8 text (line {line}); convert it, e.g. iconv -f GBK -t UTF-8",
+                code="bad_encoding",
+                path=f"{path}:{line}",
+            )
+    return [(int(line), f"unreadable row: {str(msg).splitlines()[0]}", raw) for line, _, msg, raw in rows]
+
+
+def _rejects(
+    path: Path, fmt: str, columns: list[str], ours: list[tuple[Any, ...]], parser: list[tuple[int, str, str]], accepted: int
+) -> list[Reject]:
+    n = len(columns)
+    ordinals = [int(r[0]) for r in ours]
+    if fmt == "csv":
+        lines, parser_lines = csv_record_lines(path, ordinals, [p[0] for p in parser], accepted)
+    else:
+        # JSON Lines: the staged row ordinal is the physical line - 1 (blank lines kept);
+        # the parser only refuses lines DuckDB cannot split, counted the same way.
+        lines, parser_lines = [k + 1 for k in ordinals], [p[0] for p in parser]
+    out = [
+        Reject(line, r[1], tuple(r[2 : 2 + n]) if fmt != "jsonl" else (), r[2 + n] if fmt == "jsonl" else None)
+        for line, r in zip(lines, ours)
+    ]
+    out += [Reject(line, reason, (), raw) for line, (_, reason, raw) in zip(parser_lines, parser)]
+    return out
+
+
+def _rejects_path(ws: Workspace, kind: Kind, path: Path, chosen: str | Path | None) -> Path:
+    if chosen is not None:
+        return Path(chosen).expanduser().resolve()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    return ws.root / ws.config.load.rejects_dir / f"{kind.name}-{path.stem}-{stamp}.rejects.csv"

@@ -1,0 +1,107 @@
+"""Merging staged rows into a kind's table, by the kind's merge policy.
+
+* in-file repeats of a key collapse first (insert-only: the first wins; replace: the
+  last wins; coalesce: per column the last non-empty value wins);
+* then against the table: insert-only skips known keys, replace swaps changed rows,
+  coalesce updates changed columns and keeps stored values where the new cell is empty.
+
+A row that changes nothing (a repeat in the file, or a key already stored with the
+same content) is a *duplicate*; so loading the same file twice gives 0 inserted and
+0 updated the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from segflow.schema.kinds import Kind, Merge
+from segflow.warehouse.base import quote_ident as q
+from segflow.warehouse.duckdb import LOAD_ID
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["MergeCounts", "merge_staged"]
+
+
+@dataclass
+class MergeCounts:
+    good: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def merge_staged(
+    con: duckdb.DuckDBPyConnection, kind: Kind, columns: list[str], staged: str, load_id: int
+) -> MergeCounts:
+    """Merge the good rows of *staged* (columns *columns*) into the table of *kind*."""
+    table = q(kind.name)
+    key = list(kind.key)
+    keys_sql = ", ".join(q(k) for k in key)
+    cols_sql = ", ".join(q(c) for c in columns)
+    counts = MergeCounts()
+    counts.good = _scalar(con, f"SELECT count(*) FROM {staged} WHERE _reason IS NULL")
+    if counts.good == 0:
+        return counts
+
+    # Collapse repeats of a key inside the file. A 64-bit hash of the key finds the
+    # candidates cheaply; exact comparison only where hashes repeat.
+    key_hash = f"hash({keys_sql})"
+    repeated = _scalar(
+        con,
+        f"SELECT count(*) FROM (SELECT {key_hash} AS h FROM {staged} WHERE _reason IS NULL "
+        f"GROUP BY h HAVING count(*) > 1)",
+    )
+    incoming = f"_incoming_{load_id}"
+    if repeated == 0:
+        con.execute(f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM {staged} WHERE _reason IS NULL")
+        distinct = counts.good
+    else:
+        if kind.merge is Merge.COALESCE:
+            aggs = ", ".join(
+                f"arg_max({q(c)}, rowid) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in columns if c not in key
+            )
+            body = f"SELECT {keys_sql}{', ' + aggs if aggs else ''} FROM {staged} WHERE _reason IS NULL GROUP BY {keys_sql}"
+        else:
+            order = "rowid" if kind.merge is Merge.INSERT_ONLY else "rowid DESC"
+            body = (
+                f"SELECT {cols_sql} FROM {staged} WHERE _reason IS NULL "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys_sql} ORDER BY {order}) = 1"
+            )
+        con.execute(f"CREATE TEMP TABLE {incoming} AS {body}")
+        distinct = _scalar(con, f"SELECT count(*) FROM {incoming}")
+    counts.duplicates = counts.good - distinct
+
+    join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in key)
+    table_empty = _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
+    insert_new = (
+        f"INSERT INTO {table} ({cols_sql}, {LOAD_ID}) SELECT {', '.join('i.' + q(c) for c in columns)}, {load_id} "
+        f"FROM {incoming} i"
+    )
+    if not table_empty:
+        insert_new += f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
+
+    values = [c for c in columns if c not in key]
+    if table_empty or kind.merge is Merge.INSERT_ONLY or not values:
+        counts.inserted = _scalar(con, insert_new)
+    elif kind.merge is Merge.REPLACE:
+        differs = " OR ".join(f"t.{q(c)} IS DISTINCT FROM i.{q(c)}" for c in values)
+        counts.updated = _scalar(con, f"DELETE FROM {table} AS t USING {incoming} AS i WHERE {join} AND ({differs})")
+        counts.inserted = _scalar(con, insert_new) - counts.updated
+    else:  # COALESCE
+        differs = " OR ".join(f"(i.{q(c)} IS NOT NULL AND i.{q(c)} IS DISTINCT FROM t.{q(c)})" for c in values)
+        sets = ", ".join(f"{q(c)} = coalesce(i.{q(c)}, t.{q(c)})" for c in values)
+        counts.updated = _scalar(
+            con, f"UPDATE {table} AS t SET {sets}, {LOAD_ID} = {load_id} FROM {incoming} AS i WHERE {join} AND ({differs})"
+        )
+        counts.inserted = _scalar(con, insert_new)
+    counts.duplicates += distinct - counts.inserted - counts.updated
+    con.execute(f"DROP VIEW IF EXISTS {incoming}" if repeated == 0 else f"DROP TABLE IF EXISTS {incoming}")
+    return counts

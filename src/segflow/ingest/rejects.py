@@ -1,0 +1,101 @@
+"""The rejects file: every refused row with its line number and reason.
+
+Line numbers are physical lines of the file (the header is line 1). For CSV the row
+ordinal of a staged record maps to its line directly unless the file has blank lines
+or quoted line breaks; then the file is walked once with Python's csv module to find
+where each record starts (only when there are rejects to report). For JSON Lines the
+line is exact by construction; for Parquet it is the row number (1-based).
+
+The file is CSV: ``_line, _reason, <the file's columns as written>, _raw_line``. The
+loader ignores the three ``_`` columns, so a corrected rejects file loads as it is.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Reject", "csv_record_lines", "write_rejects"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    line: int
+    reason: str
+    cells: tuple[str | None, ...] = ()
+    raw_line: str | None = None
+
+
+def _count_newlines(path: Path) -> tuple[int, bool]:
+    """Number of newline bytes, and whether the file ends without one."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return 0, False
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        count = 0
+        step = 1 << 24
+        for start in range(0, size, step):
+            count += mm[start : start + step].count(b"\n")
+        return count, mm[size - 1 : size] != b"\n"
+
+
+def _record_starts(path: Path) -> list[int]:
+    """First physical line of every non-blank CSV record (the header is the first)."""
+    starts: list[int] = []
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        line_before = 0
+        for row in reader:
+            if any(cell != "" for cell in row):
+                starts.append(line_before + 1)
+            line_before = reader.line_num
+    return starts
+
+
+def csv_record_lines(
+    path: Path, ordinals: list[int], parser_rejects: list[int], accepted: int
+) -> tuple[list[int], list[int]]:
+    """Physical lines of staged records and of records DuckDB's parser refused.
+
+    *ordinals* are 0-based among the records DuckDB accepted; *parser_rejects* are
+    DuckDB's record numbers (its ``line`` column, the header being 1); *accepted* is
+    how many records it accepted. Returns (lines of *ordinals*, lines of *parser_rejects*).
+    """
+    newlines, no_final = _count_newlines(path)
+    physical = newlines + (1 if no_final else 0)
+    refused = sorted(parser_rejects)
+    if physical == 1 + accepted + len(refused):
+        # One record per line: record number r is line r.
+        lines = []
+        for k in ordinals:
+            r = k + 2
+            while True:
+                nxt = k + 2 + bisect.bisect_right(refused, r)
+                if nxt == r:
+                    break
+                r = nxt
+            lines.append(r)
+        return lines, list(parser_rejects)
+    # Blank lines or line breaks inside quotes: walk the file once.
+    starts = _record_starts(path)
+    refused_idx = {r - 1 for r in refused}
+    accepted_starts = [s for i, s in enumerate(starts) if i > 0 and i not in refused_idx]
+    lines = [accepted_starts[k] if k < len(accepted_starts) else k + 2 for k in ordinals]
+    return lines, [starts[r - 1] if 0 < r <= len(starts) else r for r in parser_rejects]
+
+
+def write_rejects(path: Path, columns: list[str], rejects: list[Reject]) -> None:
+    """Write *rejects* sorted by line to *path* atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["_line", "_reason", *columns, "_raw_line"])
+        for r in sorted(rejects, key=lambda r: r.line):
+            cells = list(r.cells) + [None] * (len(columns) - len(r.cells))
+            writer.writerow([r.line, r.reason, *("" if c is None else c for c in cells), r.raw_line or ""])
+    os.replace(tmp, path)

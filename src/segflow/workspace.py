@@ -1,0 +1,148 @@
+"""The workspace: one project folder with its two stores, the object behind every command.
+
+    >>> import segflow
+    >>> ws = segflow.open("myshop")            # doctest: +SKIP
+    >>> ws.load("events", ["events.csv"])      # doctest: +SKIP
+    >>> ws.sql("SELECT count(*) FROM events")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from segflow.config import SCHEMA_FILE, ProjectConfig, find_project, read_config, resolve_url
+from segflow.errors import SchemaError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from segflow.ingest.loader import LoadSummary, Progress
+    from segflow.schema.registry import SchemaRegistry
+    from segflow.state.store import StateStore
+    from segflow.warehouse.duckdb import DuckDBWarehouse
+
+__all__ = ["Workspace", "open_workspace"]
+
+
+class Workspace:
+    def __init__(self, root: Path, config: ProjectConfig, *, read_only: bool = False) -> None:
+        self.root = root
+        self.config = config
+        self.read_only = read_only
+
+    # -- the stores (opened on first use) ----------------------------------
+    @cached_property
+    def state(self) -> StateStore:
+        from segflow.state.store import StateStore
+
+        return StateStore.open(resolve_url(self.config.state, self.root, "sqlite"))
+
+    @cached_property
+    def registry(self) -> SchemaRegistry:
+        from segflow.schema.registry import SchemaRegistry
+
+        return SchemaRegistry(self.state, self.root / SCHEMA_FILE)
+
+    @cached_property
+    def warehouse(self) -> DuckDBWarehouse:
+        from segflow.warehouse.duckdb import DuckDBWarehouse
+
+        url = resolve_url(self.config.warehouse, self.root, "duckdb")
+        if self.read_only:
+            path = url.removeprefix("duckdb:///")
+            if not Path(path).exists():
+                wh = DuckDBWarehouse.from_url(url)  # create it (empty tables) once
+                wh.ensure_tables(self.registry.extra_attributes())
+                wh.close()
+            return DuckDBWarehouse.from_url(url, read_only=True)
+        wh = DuckDBWarehouse.from_url(url)
+        self._sync_schema(wh)
+        return wh
+
+    def _sync_schema(self, wh: DuckDBWarehouse) -> None:
+        """Apply ``schema.yaml``: register declared attributes and give them columns."""
+        declared = self.registry.read_declared()
+        current = {(a.kind, a.name): a for a in self.registry.extra_attributes()}
+        wh.ensure_tables(current.values())
+        for attr in declared:
+            old = current.get((attr.kind, attr.name))
+            if old is not None and old.type is not attr.type:
+                cols = wh.columns(attr.kind)
+                if attr.name in cols:
+                    failing = wh.change_column_type(attr.kind, attr.name, attr.type)
+                    if failing:
+                        raise SchemaError(
+                            f"{SCHEMA_FILE}: {attr.kind}.{attr.name}: declared {attr.type.value} but {failing} stored "
+                            f"value(s) of type {old.type.value} do not convert; fix the data or the declaration",
+                            code="type_conflict",
+                            path=f"{attr.kind}.{attr.name}",
+                        )
+            if old is None or old.type is not attr.type or old.label != attr.label or old.origin != "declared":
+                self.state.put_attribute(attr.kind, attr.name, attr.type.value, label=attr.label, origin="declared")
+        wh.ensure_tables(self.registry.extra_attributes())
+
+    def sync_schema(self) -> None:
+        """Re-read ``schema.yaml`` and bring the registry and warehouse columns in line."""
+        self._sync_schema(self.warehouse)
+
+    # -- operations --------------------------------------------------------
+    def load(
+        self,
+        kind: str,
+        files: Iterable[str | Path],
+        *,
+        file_format: str | None = None,
+        rejects: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> list[LoadSummary]:
+        """Load each file into *kind* (each file atomically); see :func:`segflow.ingest.load_file`."""
+        from segflow.ingest.loader import load_file
+
+        return [
+            load_file(self, kind, f, file_format=file_format, rejects_path=rejects, progress=progress) for f in files
+        ]
+
+    def sql(self, query: str) -> pa.Table:
+        """Run a read-only query on the warehouse and return an Arrow table."""
+        from segflow.warehouse.readonly import check_read_only
+
+        check_read_only(query, self.warehouse.DIALECT)
+        return self.warehouse.query_readonly(query)
+
+    def table_counts(self) -> dict[str, int]:
+        return self.warehouse.table_counts()
+
+    def describe_schema(self) -> dict[str, list[dict[str, Any]]]:
+        """Every kind's columns: name, type, label, origin."""
+        from segflow.schema.kinds import KINDS
+
+        return {
+            kind: [
+                {"name": a.name, "type": a.type.value, "label": a.label, "origin": a.origin}
+                for a in self.registry.attributes(kind).values()
+            ]
+            for kind in KINDS
+        }
+
+    def close(self) -> None:
+        if "warehouse" in self.__dict__:
+            self.warehouse.close()
+            del self.__dict__["warehouse"]
+        if "state" in self.__dict__:
+            self.state.close()
+            del self.__dict__["state"]
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workspace(project: str | Path | None = None, *, read_only: bool = False) -> Workspace:
+    """Open the project at *project* (else ``$SEGFLOW_PROJECT``, else the current folder)."""
+    root = find_project(project)
+    return Workspace(root, read_config(root), read_only=read_only)
