@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segflow.ingest.loader import LoadSummary, Progress
+    from segflow.schema.registry import Attribute
     from segflow.schema.registry import SchemaRegistry
     from segflow.state.store import StateStore
     from segflow.warehouse.duckdb import DuckDBWarehouse
@@ -87,6 +88,21 @@ class Workspace:
     def sync_schema(self) -> None:
         """Re-read ``schema.yaml`` and bring the registry and warehouse columns in line."""
         self._sync_schema(self.warehouse)
+
+    def declare(self, kind: str, name: str, type_: str, label: str = "") -> Attribute:
+        """Declare an attribute type (written to ``schema.yaml``) and apply it to the warehouse."""
+        schema_file = self.root / SCHEMA_FILE
+        before = schema_file.read_text(encoding="utf-8") if schema_file.exists() else None
+        try:
+            attr = self.registry.write_declaration(kind, name, type_, label)
+            self.sync_schema()
+        except (KeyError, ValueError) as exc:
+            raise SchemaError(str(exc.args[0]), code="bad_declaration", path=f"{kind}.{name}") from None
+        except SchemaError:
+            if before is not None:  # a refused declaration leaves schema.yaml as it was
+                schema_file.write_text(before, encoding="utf-8")
+            raise
+        return attr
 
     # -- operations --------------------------------------------------------
     def load(

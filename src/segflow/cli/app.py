@@ -284,14 +284,8 @@ def schema_add(
     project: ProjectOpt = None,
 ) -> None:
     """Declare an attribute (written to schema.yaml) and add its warehouse column."""
-    from segflow.errors import SchemaError
-
     with _open(project) as ws:
-        try:
-            attr = ws.registry.declare(kind, name, type_, label)
-        except (KeyError, ValueError) as exc:
-            raise SchemaError(str(exc.args[0]), code="bad_declaration") from None
-        ws.sync_schema()
+        attr = ws.declare(kind, name, type_, label)
     out.print(f"Declared {attr.kind}.{attr.name} as {attr.type.value}")
 
 

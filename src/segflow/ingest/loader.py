@@ -27,7 +27,7 @@ from segflow.errors import LoadError
 from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_name, staging_sql
 from segflow.ingest.merge import merge_staged
 from segflow.ingest.readers import detect_format, open_source
-from segflow.ingest.rejects import Reject, csv_record_lines, write_rejects
+from segflow.ingest.rejects import Reject, csv_record_lines, lines_at_offsets, write_rejects
 from segflow.schema.kinds import Kind, kind_named
 from segflow.schema.registry import check_attribute_name
 from segflow.schema.types import AttributeType
@@ -242,16 +242,19 @@ def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, s
     if not source.rejects_table:
         return []
     rows = con.execute(
-        f"SELECT line, error_type::VARCHAR, error_message, csv_line FROM {source.rejects_table} ORDER BY line"
+        f"SELECT line, error_type::VARCHAR, error_message, csv_line, line_byte_position "
+        f"FROM {source.rejects_table} ORDER BY line"
     ).fetchall()
-    for line, error_type, message, _ in rows:
+    for line, error_type, message, *_ in rows:
         if "ENCODING" in str(error_type).upper() or "unicode" in str(message).lower():
             raise LoadError(
                 f"{path}: not UTF-8 text (line {line}); convert it, e.g. iconv -f GBK -t UTF-8",
                 code="bad_encoding",
                 path=f"{path}:{line}",
             )
-    return [(int(line), f"unreadable row: {str(msg).splitlines()[0]}", raw) for line, _, msg, raw in rows]
+    # DuckDB's own line count skips line breaks inside quotes; the byte offset is exact.
+    lines = lines_at_offsets(path, [int(offset) for *_, offset in rows])
+    return [(line, f"unreadable row: {str(msg).splitlines()[0]}", raw) for line, (_, _, msg, raw, _) in zip(lines, rows)]
 
 
 def _rejects(
@@ -260,16 +263,16 @@ def _rejects(
     n = len(columns)
     ordinals = [int(r[0]) for r in ours]
     if fmt == "csv":
-        lines, parser_lines = csv_record_lines(path, ordinals, [p[0] for p in parser], accepted)
+        lines = csv_record_lines(path, ordinals, [p[0] for p in parser], accepted)
     else:
-        # JSON Lines: the staged row ordinal is the physical line - 1 (blank lines kept);
-        # the parser only refuses lines DuckDB cannot split, counted the same way.
-        lines, parser_lines = [k + 1 for k in ordinals], [p[0] for p in parser]
+        # JSON Lines and Parquet: the staged row ordinal is the line (row) - 1; JSON Lines
+        # keeps blank lines as rows until after staging, so the count stays exact.
+        lines = [k + 1 for k in ordinals]
     out = [
         Reject(line, r[1], tuple(r[2 : 2 + n]) if fmt != "jsonl" else (), r[2 + n] if fmt == "jsonl" else None)
         for line, r in zip(lines, ours)
     ]
-    out += [Reject(line, reason, (), raw) for line, (_, reason, raw) in zip(parser_lines, parser)]
+    out += [Reject(line, reason, (), raw) for line, reason, raw in parser]
     return out
 
 

@@ -56,20 +56,33 @@ def _record_starts(path: Path) -> list[int]:
     return starts
 
 
-def csv_record_lines(
-    path: Path, ordinals: list[int], parser_rejects: list[int], accepted: int
-) -> tuple[list[int], list[int]]:
-    """Physical lines of staged records and of records DuckDB's parser refused.
+def lines_at_offsets(path: Path, offsets: list[int]) -> list[int]:
+    """Physical line (1-based) of each byte offset in *path*."""
+    if not offsets:
+        return []
+    order = sorted(range(len(offsets)), key=lambda i: offsets[i])
+    result = [0] * len(offsets)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        line, pos = 1, 0
+        for i in order:
+            target = offsets[i]
+            line += mm[pos:target].count(b"\n")
+            pos = max(pos, target)
+            result[i] = line
+    return result
 
-    *ordinals* are 0-based among the records DuckDB accepted; *parser_rejects* are
-    DuckDB's record numbers (its ``line`` column, the header being 1); *accepted* is
-    how many records it accepted. Returns (lines of *ordinals*, lines of *parser_rejects*).
+
+def csv_record_lines(path: Path, ordinals: list[int], refused_lines: list[int], accepted: int) -> list[int]:
+    """Physical lines of staged records.
+
+    *ordinals* are 0-based among the records DuckDB accepted; *refused_lines* are the
+    physical lines of records its parser refused; *accepted* is how many it accepted.
     """
     newlines, no_final = _count_newlines(path)
     physical = newlines + (1 if no_final else 0)
-    refused = sorted(parser_rejects)
+    refused = sorted(refused_lines)
     if physical == 1 + accepted + len(refused):
-        # One record per line: record number r is line r.
+        # One record per line: the k-th accepted record is line k + 2 plus the refused lines before it.
         lines = []
         for k in ordinals:
             r = k + 2
@@ -79,13 +92,11 @@ def csv_record_lines(
                     break
                 r = nxt
             lines.append(r)
-        return lines, list(parser_rejects)
+        return lines
     # Blank lines or line breaks inside quotes: walk the file once.
-    starts = _record_starts(path)
-    refused_idx = {r - 1 for r in refused}
-    accepted_starts = [s for i, s in enumerate(starts) if i > 0 and i not in refused_idx]
-    lines = [accepted_starts[k] if k < len(accepted_starts) else k + 2 for k in ordinals]
-    return lines, [starts[r - 1] if 0 < r <= len(starts) else r for r in parser_rejects]
+    refused_set = set(refused)
+    starts = [s for s in _record_starts(path)[1:] if s not in refused_set]
+    return [starts[k] if k < len(starts) else k + 2 for k in ordinals]
 
 
 def write_rejects(path: Path, columns: list[str], rejects: list[Reject]) -> None:

@@ -127,10 +127,11 @@ class SchemaRegistry:
                     declared.append(Attribute(kind, str(name), type_, str(spec.get("label", "")), "declared"))
         return declared
 
-    def declare(self, kind: str, name: str, type_: str | AttributeType, label: str = "") -> Attribute:
-        """Add or change a declared attribute: written to ``schema.yaml`` and the registry.
+    def write_declaration(self, kind: str, name: str, type_: str | AttributeType, label: str = "") -> Attribute:
+        """Add or change a declared attribute in ``schema.yaml``.
 
-        The warehouse column follows on the next :meth:`Workspace.sync_schema`.
+        The registry and the warehouse column follow on :meth:`Workspace.sync_schema`
+        (:meth:`Workspace.declare` does both).
         """
         kind_named(kind)
         check_attribute_name(kind, name, where="declare")
@@ -147,9 +148,7 @@ class SchemaRegistry:
         header = "# Declared attribute types, per kind (types: string, integer, number, decimal,\n" \
                  "# boolean, date, timestamp, json, list). Undeclared columns are inferred on first load.\n"
         self.schema_file.write_text(header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        attr = Attribute(kind, name, t, label, "declared")
-        self.state.put_attribute(kind, name, t.value, label=label, origin="declared")
-        return attr
+        return Attribute(kind, name, t, label, "declared")
 
     def record_inferred(self, kind: str, name: str, type_: AttributeType) -> Attribute:
         self.state.put_attribute(kind, name, type_.value, origin="inferred")

@@ -88,7 +88,8 @@ def value_sql(t: AttributeType, raw: str) -> str:
     if t is AttributeType.STRING:
         return raw
     if t is AttributeType.INTEGER:
-        return f"TRY_CAST({raw} AS BIGINT)"
+        # TRY_CAST alone would round '4.2' to 4.
+        return f"CASE WHEN regexp_full_match({raw}, '[-+]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END"
     if t is AttributeType.NUMBER:
         return f"TRY_CAST({raw} AS DOUBLE)"
     if t is AttributeType.DECIMAL:
@@ -116,6 +117,6 @@ def value_sql(t: AttributeType, raw: str) -> str:
         return (
             f"CASE WHEN starts_with({raw}, '[') THEN TRY_CAST(CASE WHEN json_valid({raw}) "
             f"THEN from_json({raw}, '[\"VARCHAR\"]') END AS VARCHAR[]) "
-            f"ELSE list_filter(list_transform(string_split({raw}, '|'), x -> trim(x)), x -> x <> '') END"
+            f"ELSE list_filter(list_transform(string_split({raw}, '|'), lambda x: trim(x)), lambda x: x <> '') END"
         )
     raise AssertionError(t)
