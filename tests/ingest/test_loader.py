@@ -214,6 +214,10 @@ def test_fixed_rejects_file_reloads_as_is(project: Workspace, write) -> None:
     fixed = Path(s.rejects_file).read_text(encoding="utf-8").replace("1990-02-30", "1990-02-28")
     [s2] = project.load("profiles", [write("fixed.csv", fixed)])
     assert (s2.inserted, s2.rejected) == (1, 0)
+    still_bad = Path(s.rejects_file).read_text(encoding="utf-8").replace("1990-02-30", "1990-02-31")
+    [s3] = project.load("profiles", [write("still.csv", still_bad)])
+    assert rejects_of(s3.rejects_file) == [
+        {"_line": "2", "_reason": "birthday: not a date (1990-02-31)", "profile_id": "p1", "birthday": "1990-02-31", "_raw_line": ""}]
     assert not project.registry.get("profiles", "_line")
     assert project.sql("SELECT count(*) AS n FROM profiles").to_pylist() == [{"n": 2}]
 

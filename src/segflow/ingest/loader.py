@@ -200,7 +200,7 @@ def load_file(
                 progress("rejects", None)
             rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows)
             rejects_out = _rejects_path(ws, kind, path, rejects_path)
-            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects)
+            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
             summary.rejects_file = str(rejects_out)
         con.execute("COMMIT")
     except BaseException as exc:

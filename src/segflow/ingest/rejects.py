@@ -99,14 +99,18 @@ def csv_record_lines(path: Path, ordinals: list[int], refused_lines: list[int], 
     return [starts[k] if k < len(starts) else k + 2 for k in ordinals]
 
 
-def write_rejects(path: Path, columns: list[str], rejects: list[Reject]) -> None:
-    """Write *rejects* sorted by line to *path* atomically (temp file + rename)."""
+def write_rejects(path: Path, columns: list[str], rejects: list[Reject], *, skip: tuple[str, ...] = ()) -> None:
+    """Write *rejects* sorted by line to *path* atomically (temp file + rename).
+
+    Columns named in *skip* (the bookkeeping columns of an earlier rejects file) are left out.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
+    keep = [i for i, c in enumerate(columns) if c not in skip]
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["_line", "_reason", *columns, "_raw_line"])
+        writer.writerow(["_line", "_reason", *(columns[i] for i in keep), "_raw_line"])
         for r in sorted(rejects, key=lambda r: r.line):
             cells = list(r.cells) + [None] * (len(columns) - len(r.cells))
-            writer.writerow([r.line, r.reason, *("" if c is None else c for c in cells), r.raw_line or ""])
+            writer.writerow([r.line, r.reason, *("" if cells[i] is None else cells[i] for i in keep), r.raw_line or ""])
     os.replace(tmp, path)

@@ -6,7 +6,7 @@ types; any other column in a file is an attribute, typed by the schema registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from segflow.schema.types import AttributeType as T
@@ -48,8 +48,6 @@ class Kind:
     description: str
     #: Columns of which at least one must be present (events: profile_id or anonymous_id).
     one_of: tuple[str, ...] = ()
-    #: The order rows are best kept in physically (scans per profile and time).
-    sort_key: tuple[str, ...] = field(default=())
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -129,7 +127,6 @@ KINDS: dict[str, Kind] = {
             merge=Merge.INSERT_ONLY,
             one_of=("profile_id", "anonymous_id"),
             description="behaviour: one row per event",
-            sort_key=("profile_id", "ts"),
         ),
         Kind(
             "orders",
