@@ -52,31 +52,39 @@ def merge_staged(
         return counts
 
     # Collapse repeats of a key inside the file. A 64-bit hash of the key finds the
-    # candidates cheaply; exact comparison only where hashes repeat.
+    # few candidate rows cheaply; only those are grouped by the exact key, so a big file
+    # with a handful of repeats costs one hash aggregate, not a sort of every row.
+    good = f"SELECT * FROM {staged} WHERE _reason IS NULL"
     key_hash = f"hash({keys_sql})"
-    repeated = _scalar(
-        con,
-        f"SELECT count(*) FROM (SELECT {key_hash} AS h FROM {staged} WHERE _reason IS NULL "
-        f"GROUP BY h HAVING count(*) > 1)",
+    repeats, collapsed, incoming = f"_repeats_{load_id}", f"_collapsed_{load_id}", f"_incoming_{load_id}"
+    con.execute(
+        f"CREATE TEMP TABLE {repeats} AS SELECT h FROM (SELECT {key_hash} AS h FROM {staged} "
+        f"WHERE _reason IS NULL) GROUP BY h HAVING count(*) > 1"
     )
-    incoming = f"_incoming_{load_id}"
-    if repeated == 0:
-        con.execute(f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM {staged} WHERE _reason IS NULL")
+    if _scalar(con, f"SELECT count(*) FROM {repeats}") == 0:
+        con.execute(f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM ({good})")
         distinct = counts.good
     else:
+        candidates = f"SELECT *, rowid AS _ord FROM {staged} WHERE _reason IS NULL AND {key_hash} IN (SELECT h FROM {repeats})"
         if kind.merge is Merge.COALESCE:
             aggs = ", ".join(
-                f"arg_max({q(c)}, rowid) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in columns if c not in key
+                f"arg_max({q(c)}, _ord) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in columns if c not in key
             )
-            body = f"SELECT {keys_sql}{', ' + aggs if aggs else ''} FROM {staged} WHERE _reason IS NULL GROUP BY {keys_sql}"
+            body = f"SELECT {keys_sql}{', ' + aggs if aggs else ''} FROM ({candidates}) GROUP BY {keys_sql}"
         else:
-            order = "rowid" if kind.merge is Merge.INSERT_ONLY else "rowid DESC"
+            order = "_ord" if kind.merge is Merge.INSERT_ONLY else "_ord DESC"
             body = (
-                f"SELECT {cols_sql} FROM {staged} WHERE _reason IS NULL "
+                f"SELECT {cols_sql} FROM ({candidates}) "
                 f"QUALIFY row_number() OVER (PARTITION BY {keys_sql} ORDER BY {order}) = 1"
             )
-        con.execute(f"CREATE TEMP TABLE {incoming} AS {body}")
-        distinct = _scalar(con, f"SELECT count(*) FROM {incoming}")
+        con.execute(f"CREATE TEMP TABLE {collapsed} AS {body}")
+        n_candidates = _scalar(con, f"SELECT count(*) FROM ({candidates})")
+        distinct = counts.good - n_candidates + _scalar(con, f"SELECT count(*) FROM {collapsed}")
+        con.execute(
+            f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM ({good}) "
+            f"WHERE {key_hash} NOT IN (SELECT h FROM {repeats}) "
+            f"UNION ALL SELECT {cols_sql} FROM {collapsed}"
+        )
     counts.duplicates = counts.good - distinct
 
     join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in key)
@@ -103,5 +111,7 @@ def merge_staged(
         )
         counts.inserted = _scalar(con, insert_new)
     counts.duplicates += distinct - counts.inserted - counts.updated
-    con.execute(f"DROP VIEW IF EXISTS {incoming}" if repeated == 0 else f"DROP TABLE IF EXISTS {incoming}")
+    con.execute(f"DROP VIEW IF EXISTS {incoming}")
+    con.execute(f"DROP TABLE IF EXISTS {collapsed}")
+    con.execute(f"DROP TABLE IF EXISTS {repeats}")
     return counts
