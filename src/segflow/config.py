@@ -140,7 +140,7 @@ load:
 
 _SCHEMA_TEMPLATE = """\
 # Declared attribute types, per kind. Undeclared columns are inferred on first load.
-# Types: string, integer, number, boolean, date, timestamp, json, list
+# Types: string, integer, number, decimal, boolean, date, timestamp, json, list
 # Example:
 # profiles:
 #   vip_score: {type: number, label: VIP score}
@@ -170,13 +170,18 @@ def init_project(
             code="project_exists",
             path=str(root),
         )
-    config = ProjectConfig(
-        name=name or root.name or "segflow",
-        timezone=timezone,
-        default_phone_country=default_phone_country,
-        **({"warehouse": warehouse} if warehouse else {}),
-        **({"state": state} if state else {}),
-    )
+    try:
+        config = ProjectConfig(
+            name=name or root.name or "segflow",
+            timezone=timezone,
+            default_phone_country=default_phone_country,
+            **({"warehouse": warehouse} if warehouse else {}),
+            **({"state": state} if state else {}),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProjectError(f"{where}: {first['msg'].removeprefix('Value error, ')}", code="bad_option", path=where) from None
     root.mkdir(parents=True, exist_ok=True)
     for sub in DEFINITION_DIRS:
         (root / sub).mkdir(exist_ok=True)

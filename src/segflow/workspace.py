@@ -114,12 +114,20 @@ class Workspace:
         rejects: str | Path | None = None,
         progress: Progress | None = None,
     ) -> list[LoadSummary]:
-        """Load each file into *kind* (each file atomically); see :func:`segflow.ingest.load_file`."""
+        """Load each file into *kind* (each file atomically); see :func:`segflow.ingest.load_file`.
+
+        *rejects* is the rejects file for one file, or a folder for several.
+        """
         from segflow.ingest.loader import load_file
 
-        return [
-            load_file(self, kind, f, file_format=file_format, rejects_path=rejects, progress=progress) for f in files
-        ]
+        paths = [Path(f) for f in files]
+        summaries = []
+        for path in paths:
+            target = rejects
+            if rejects is not None and len(paths) > 1:  # several files: --rejects is a folder
+                target = Path(rejects) / f"{kind}-{path.name.split('.')[0]}.rejects.csv"
+            summaries.append(load_file(self, kind, path, file_format=file_format, rejects_path=target, progress=progress))
+        return summaries
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only query on the warehouse and return an Arrow table."""
@@ -132,9 +140,11 @@ class Workspace:
         return self.warehouse.table_counts()
 
     def describe_schema(self) -> dict[str, list[dict[str, Any]]]:
-        """Every kind's columns: name, type, label, origin."""
+        """Every kind's columns: name, type, label, origin (after applying ``schema.yaml``)."""
         from segflow.schema.kinds import KINDS
 
+        if not self.read_only:
+            self.warehouse  # noqa: B018 - opening the warehouse applies schema.yaml
         return {
             kind: [
                 {"name": a.name, "type": a.type.value, "label": a.label, "origin": a.origin}

@@ -81,3 +81,45 @@ def test_schema_add_and_show(proj: Path) -> None:
     bad = run("schema", "add", "profiles", "x", "money", "-p", str(proj))
     assert bad.returncode == 1
     assert "unknown type 'money'" in bad.stderr
+
+
+def test_sql_csv_writes_lists_as_json(proj: Path, tmp_path: Path) -> None:
+    result = run("sql", "SELECT ['a', 'b'] AS tags, {'k': 1} AS s, 3 AS n", "-p", str(proj), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['"tags","s","n"', '"[""a"", ""b""]","{""k"": 1}",3']
+
+
+def test_usage_errors_are_short(proj: Path) -> None:
+    result = run("sql", "SELECT 1", "-p", str(proj), "--format", "xml")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Invalid value for '--format'" in result.stderr
+
+
+def test_ctrl_c_during_a_load_exits_130_and_writes_nothing(proj: Path, tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    import duckdb
+
+    big = tmp_path / "big.csv"
+    duckdb.sql(
+        "COPY (SELECT 'e' || i AS event_id, 'p' || (i % 5000) AS profile_id, 'page_view' AS event, "
+        f"TIMESTAMP '2026-01-01' + to_seconds(i) AS ts FROM range(1500000) t(i)) TO '{big}' (HEADER)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SEGFLOW_PROJECT"}
+    proc = subprocess.Popen([sys.executable, "-m", "segflow.cli.app", "load", "events", str(big), "-p", str(proj)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with sqlite3.connect(proj / ".segflow" / "state.db") as db:
+            if db.execute("SELECT count(*) FROM loads WHERE status = 'running'").fetchone()[0]:
+                break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted: nothing of the file being loaded was written." in stderr
+    counted = run("sql", "SELECT count(*) AS n FROM events", "-p", str(proj), "--format", "json")
+    assert json.loads(counted.stdout) == [{"n": 0}]

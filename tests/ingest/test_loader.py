@@ -44,7 +44,7 @@ def test_dirty_events_are_cleaned_and_rejected_with_lines(project: Workspace, wr
         ("4", "profile_id or anonymous_id: missing"),
         ("7", "properties: not a JSON object"),
         ("9", "event: missing"),
-        ("10", "properties: not a json ({broken)"),
+        ("10", "properties: not valid JSON ({broken)"),
     ]
     assert rejects[0]["event_id"] == "e2" and rejects[0]["ts"] == "2024-13-45T99:00:00Z"
     rows = project.sql(

@@ -30,8 +30,7 @@ app.add_typer(schema_app, name="schema")
 
 ProjectOpt = Annotated[
     Optional[Path],
-    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder).",
-                 envvar="SEGFLOW_PROJECT", show_envvar=False),
+    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
 ]
 
 
@@ -79,12 +78,13 @@ def load(
     project: ProjectOpt = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
     file_format: Annotated[Optional[str], typer.Option(help="csv, jsonl or parquet (default: from the file name).")] = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Where to write the rejects file.")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Rejects file (one FILE) or folder (several).")] = None,
 ) -> None:
     """Load files into the warehouse: typed, cleaned, deduplicated, each file atomically."""
     with _open(project) as ws:
         summaries = []
         for file in files:
+            target = rejects / f"{kind}-{file.name.split('.')[0]}.rejects.csv" if rejects and len(files) > 1 else rejects
             with progress_bar() as bar:
                 tasks: dict[str, int] = {}
 
@@ -94,7 +94,7 @@ def load(
                     if fraction is not None:
                         _bar.update(_tasks[stage], completed=fraction)
 
-                summaries.extend(ws.load(kind, [file], file_format=file_format, rejects=rejects, progress=report))
+                summaries.extend(ws.load(kind, [file], file_format=file_format, rejects=target, progress=report))
     if fmt is SummaryFormat.json:
         total = {k: sum(getattr(s, k) for s in summaries) for k in ("rows", "accepted", "inserted", "updated", "rejected", "duplicates")}
         files_out = [s.to_dict() for s in summaries]
@@ -289,31 +289,46 @@ def schema_add(
     out.print(f"Declared {attr.kind}.{attr.name} as {attr.type.value}")
 
 
+def _is_interrupt(exc: BaseException) -> bool:
+    # DuckDB turns Ctrl-C during a query into its own "interrupted" error.
+    return isinstance(exc, KeyboardInterrupt) or "interrupted" in str(exc).lower()[:200]
+
+
 def main() -> None:
     debug = "--debug" in sys.argv or bool(os.environ.get("SEGFLOW_DEBUG"))
     if "--debug" in sys.argv:
         sys.argv.remove("--debug")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except SegflowError as exc:
         if debug:
             raise
         err.print(f"[red]Error:[/red] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("Interrupted: the file being loaded was not written.")
-        sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.ClickException):
+        err.print("Interrupted: nothing of the file being loaded was written.")
+        sys.exit(130)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click usage errors, via typer
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if _is_interrupt(exc):
+            err.print("Interrupted: nothing of the file being loaded was written.")
+            sys.exit(130)
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(f"[red]Error:[/red] {first} (unexpected {type(exc).__name__}; rerun with --debug for the traceback)",
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)
+    if isinstance(code, int) and code != 0:
+        if code == 130:
+            err.print("Interrupted: nothing of the file being loaded was written.")
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,13 @@ def to_json(value: Any) -> str:
 
 def print_arrow(table: pa.Table, fmt: str, *, limit: int | None = None, title: str | None = None) -> None:
     if fmt == "csv":
+        import pyarrow as pa
         import pyarrow.csv as pacsv
+
+        for i, field in enumerate(table.schema):
+            if pa.types.is_nested(field.type):  # lists, structs, maps: JSON text in the cell
+                cells = [None if v is None else to_json(v) for v in table.column(i).to_pylist()]
+                table = table.set_column(i, field.name, pa.array(cells, pa.string()))
 
         sink = sys.stdout.buffer
         pacsv.write_csv(table, sink)

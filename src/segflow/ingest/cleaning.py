@@ -44,6 +44,18 @@ class Target:
     spec: Column | None = None
 
 
+_A_TYPE = {
+    AttributeType.INTEGER: "an integer",
+    AttributeType.NUMBER: "a number",
+    AttributeType.DECIMAL: "a decimal with at most 4 places",
+    AttributeType.BOOLEAN: "a boolean",
+    AttributeType.DATE: "a date",
+    AttributeType.TIMESTAMP: "a timestamp",
+    AttributeType.JSON: "valid JSON",
+    AttributeType.LIST: "a list",
+}
+
+
 def _normalised(t: Target, kind: Kind, fill: dict[str, Any], phone_country: str | None, present: set[str]) -> str:
     text = f"nullif(trim({q(t.source)}), '')" if t.source else "CAST(NULL AS VARCHAR)"
     how = t.spec.normalize if t.spec else None
@@ -69,10 +81,9 @@ def _reasons(t: Target, n: str, v: str) -> list[str]:
     if t.spec is not None and t.spec.required:
         out.append(f"CASE WHEN {n} IS NULL THEN {label} || ': missing' END")
     if t.type is not AttributeType.STRING:
-        article = "an" if t.type.value[0] in "aeiou" else "a"
         out.append(
             f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN "
-            f"{label} || ': not {article} {t.type.value} (' || left({n}, 60) || ')' END"
+            f"{label} || ': not {_A_TYPE[t.type]} (' || left({n}, 60) || ')' END"
         )
     if t.spec is not None and t.spec.choices:
         choices = ", ".join(sql_string(c) for c in t.spec.choices)

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,9 +28,10 @@ from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_na
 from segflow.ingest.merge import merge_staged
 from segflow.ingest.readers import detect_format, open_source
 from segflow.ingest.rejects import Reject, csv_record_lines, lines_at_offsets, write_rejects
-from segflow.schema.kinds import Kind, kind_named
+from segflow.ingest.readers import sql_string
+from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
-from segflow.schema.types import AttributeType
+from segflow.schema.types import AttributeType, value_sql
 
 if TYPE_CHECKING:
     from segflow.workspace import Workspace
@@ -105,7 +106,7 @@ class _ProgressPoller:
             self.progress(self.stage, 1.0)
 
 
-def _check_header(path: Path, kind: Kind, columns: list[str]) -> list[str]:
+def _check_header(path: Path, kind: Kind, columns: list[str], known: Iterable[str]) -> list[str]:
     """Refuse a file without the kind's required columns; return the usable columns."""
     usable = [c for c in columns if c not in REJECTS_COLUMNS]
     present = set(usable)
@@ -126,6 +127,18 @@ def _check_header(path: Path, kind: Kind, columns: list[str]) -> list[str]:
     for col in usable:
         if kind.column(col) is None:
             check_attribute_name(kind.name, col, where=str(path))
+    seen: dict[str, str] = {c.name.lower(): c.name for c in kind.columns}
+    seen.update({name.lower(): name for name in known})
+    in_file: dict[str, str] = {}
+    for col in usable:
+        other = in_file.get(col.lower()) or (seen.get(col.lower()) if seen.get(col.lower()) != col else None)
+        if other is not None and other != col:
+            raise LoadError(
+                f"{path}: column {col!r} differs from {other!r} only in case; rename one of them",
+                code="case_collision",
+                path=f"{path}:{col}",
+            )
+        in_file[col.lower()] = col
     return usable
 
 
@@ -152,23 +165,33 @@ def load_file(
     summary = LoadSummary(kind=kind.name, file=str(path), format=fmt)
 
     source = open_source(con, path, fmt, tag)
-    columns = _check_header(path, kind, source.columns)
     registry = ws.registry
     known = registry.attributes(kind.name)
+    columns = _check_header(path, kind, source.columns, known)
     new_cols = [c for c in columns if c not in known]
     inferred: dict[str, AttributeType] = infer_types(con, source, new_cols) if new_cols else {}
     targets = [Target(c.name, c.type, c.name if c.name in columns else None, c) for c in kind.columns]
     targets += [Target(c, known[c].type, c) for c in columns if c in known and kind.column(c) is None]
     targets += [Target(c, inferred[c], c) for c in new_cols]
+    fill_rules = {str(k): v for k, v in ws.config.load.fill.get(kind.name, {}).items()}
+    named = {t.name for t in targets}
+    for col in fill_rules:
+        if col not in named and col in known:  # a filled attribute the file lacks
+            targets.append(Target(col, known[col].type, None))
+    # Coalesce kinds fill at merge time (a missing cell must keep a stored value);
+    # the others replace whole rows, so their fill rules apply while staging.
+    merge_fill: dict[str, str] = {}
+    if kind.merge is Merge.COALESCE:
+        types = {t.name: t.type for t in targets}
+        merge_fill = {c: value_sql(types[c], sql_string(str(v))) for c, v in fill_rules.items() if c in types}
+        fill_rules = {}
 
     load_id = ws.state.start_load(kind=kind.name, path=str(path), fingerprint=_fingerprint(path), size=path.stat().st_size)
     summary.load_id = load_id
     staged = f"_staged_{tag}"
     rejects_out: Path | None = None
     try:
-        sql = staging_sql(
-            source, kind, targets, fill=ws.config.load.fill.get(kind.name, {}), phone_country=ws.config.default_phone_country
-        )
+        sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.
         with _ProgressPoller(con, "read", progress):
@@ -185,7 +208,7 @@ def load_file(
         if fmt == "jsonl":  # blank lines are not records
             con.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
         with _ProgressPoller(con, "merge", progress):
-            counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id)
+            counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
         staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])
         ours = con.execute(
             f"SELECT rowid, _reason, {', '.join(raw_name(i) for i in range(len(source.columns))) or 'NULL'}"
@@ -232,7 +255,8 @@ def load_file(
 
 
 def _drop_temp(con: Any, source: Any, tag: str, staged: str) -> None:
-    for table in (staged, source.rejects_table, f"_rej_scan_{tag}"):
+    scans = f"_rej_scan_{source.rejects_table}" if source.format == "jsonl" else f"_rej_scan_{tag}"
+    for table in (staged, source.rejects_table, scans):
         if table:
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -254,7 +278,10 @@ def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, s
             )
     # DuckDB's own line count skips line breaks inside quotes; the byte offset is exact.
     lines = lines_at_offsets(path, [int(offset) for *_, offset in rows])
-    return [(line, f"unreadable row: {str(msg).splitlines()[0]}", raw) for line, (_, _, msg, raw, _) in zip(lines, rows)]
+    return [
+        (line, f"unreadable row: {str(msg).splitlines()[0]}", str(raw or "").lstrip("\r\n"))
+        for line, (_, _, msg, raw, _) in zip(lines, rows)
+    ]
 
 
 def _rejects(
@@ -268,10 +295,7 @@ def _rejects(
         # JSON Lines and Parquet: the staged row ordinal is the line (row) - 1; JSON Lines
         # keeps blank lines as rows until after staging, so the count stays exact.
         lines = [k + 1 for k in ordinals]
-    out = [
-        Reject(line, r[1], tuple(r[2 : 2 + n]) if fmt != "jsonl" else (), r[2 + n] if fmt == "jsonl" else None)
-        for line, r in zip(lines, ours)
-    ]
+    out = [Reject(line, r[1], tuple(r[2 : 2 + n]), r[2 + n] if fmt == "jsonl" else None) for line, r in zip(lines, ours)]
     out += [Reject(line, reason, (), raw) for line, reason, raw in parser]
     return out
 

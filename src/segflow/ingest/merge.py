@@ -1,9 +1,12 @@
 """Merging staged rows into a kind's table, by the kind's merge policy.
 
 * in-file repeats of a key collapse first (insert-only: the first wins; replace: the
-  last wins; coalesce: per column the last non-empty value wins);
-* then against the table: insert-only skips known keys, replace swaps changed rows,
-  coalesce updates changed columns and keeps stored values where the new cell is empty.
+  last wins, or the one with the latest time for kinds with a ``latest`` column;
+  coalesce: per column the last non-empty value wins);
+* then against the table: insert-only skips known keys; replace overwrites the columns
+  the file has (an older row of a ``latest`` kind changes nothing); coalesce updates
+  changed columns and keeps stored values where the new cell is empty. Columns the
+  file does not have are never touched.
 
 A row that changes nothing (a repeat in the file, or a key already stored with the
 same content) is a *duplicate*; so loading the same file twice gives 0 inserted and
@@ -39,9 +42,20 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def merge_staged(
-    con: duckdb.DuckDBPyConnection, kind: Kind, columns: list[str], staged: str, load_id: int
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    columns: list[str],
+    staged: str,
+    load_id: int,
+    *,
+    fill: dict[str, str] | None = None,
 ) -> MergeCounts:
-    """Merge the good rows of *staged* (columns *columns*) into the table of *kind*."""
+    """Merge the good rows of *staged* (columns *columns*) into the table of *kind*.
+
+    *fill* maps columns to SQL values used where both the new cell and the stored value
+    are missing (coalesce kinds; other kinds get their fill rules while staging).
+    """
+    fill = fill or {}
     table = q(kind.name)
     key = list(kind.key)
     keys_sql = ", ".join(q(k) for k in key)
@@ -73,6 +87,9 @@ def merge_staged(
             body = f"SELECT {keys_sql}{', ' + aggs if aggs else ''} FROM ({candidates}) GROUP BY {keys_sql}"
         else:
             order = "_ord" if kind.merge is Merge.INSERT_ONLY else "_ord DESC"
+            if kind.latest:
+                # The row with the latest time wins; a row without a time counts as newest.
+                order = f"{q(kind.latest)} DESC NULLS FIRST, {order}"
             body = (
                 f"SELECT {cols_sql} FROM ({candidates}) "
                 f"QUALIFY row_number() OVER (PARTITION BY {keys_sql} ORDER BY {order}) = 1"
@@ -89,25 +106,32 @@ def merge_staged(
 
     join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in key)
     table_empty = _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
-    insert_new = (
-        f"INSERT INTO {table} ({cols_sql}, {LOAD_ID}) SELECT {', '.join('i.' + q(c) for c in columns)}, {load_id} "
-        f"FROM {incoming} i"
-    )
+    inserted_values = ", ".join(f"coalesce(i.{q(c)}, {fill[c]})" if c in fill else f"i.{q(c)}" for c in columns)
+    insert_new = f"INSERT INTO {table} ({cols_sql}, {LOAD_ID}) SELECT {inserted_values}, {load_id} FROM {incoming} i"
     if not table_empty:
         insert_new += f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join})"
 
     values = [c for c in columns if c not in key]
     if table_empty or kind.merge is Merge.INSERT_ONLY or not values:
         counts.inserted = _scalar(con, insert_new)
-    elif kind.merge is Merge.REPLACE:
-        differs = " OR ".join(f"t.{q(c)} IS DISTINCT FROM i.{q(c)}" for c in values)
-        counts.updated = _scalar(con, f"DELETE FROM {table} AS t USING {incoming} AS i WHERE {join} AND ({differs})")
-        counts.inserted = _scalar(con, insert_new) - counts.updated
-    else:  # COALESCE
-        differs = " OR ".join(f"(i.{q(c)} IS NOT NULL AND i.{q(c)} IS DISTINCT FROM t.{q(c)})" for c in values)
-        sets = ", ".join(f"{q(c)} = coalesce(i.{q(c)}, t.{q(c)})" for c in values)
+    else:
+        # Only the columns the file has are written; others keep their stored values.
+        if kind.merge is Merge.REPLACE:
+            new_value = {c: f"i.{q(c)}" for c in values}
+        else:  # COALESCE: an empty cell keeps the stored value
+            new_value = {
+                c: f"coalesce(i.{q(c)}, t.{q(c)}{', ' + fill[c] if c in fill else ''})" for c in values
+            }
+        differs = " OR ".join(f"{new_value[c]} IS DISTINCT FROM t.{q(c)}" for c in values)
+        newer = ""
+        if kind.latest and kind.latest in columns:
+            latest = q(kind.latest)
+            newer = f" AND (i.{latest} IS NULL OR t.{latest} IS NULL OR i.{latest} >= t.{latest})"
+        sets = ", ".join(f"{q(c)} = {new_value[c]}" for c in values)
         counts.updated = _scalar(
-            con, f"UPDATE {table} AS t SET {sets}, {LOAD_ID} = {load_id} FROM {incoming} AS i WHERE {join} AND ({differs})"
+            con,
+            f"UPDATE {table} AS t SET {sets}, {LOAD_ID} = {load_id} FROM {incoming} AS i "
+            f"WHERE {join} AND ({differs}){newer}",
         )
         counts.inserted = _scalar(con, insert_new)
     counts.duplicates += distinct - counts.inserted - counts.updated

@@ -55,7 +55,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             raise LoadError(f"{path}: unknown format {fmt!r} (csv, jsonl, parquet)", code="bad_format", path=str(path))
         return fmt
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".zst"):
+    if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _FORMATS:
         return _FORMATS[suffixes[-1]]
@@ -83,7 +83,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
             relation = (
                 f"read_csv({lit}, all_varchar = true, header = true, store_rejects = true, "
                 f"rejects_table = '{rejects}', rejects_scan = '{scans}', encoding = 'utf-8', "
-                f"strict_mode = true, null_padding = false)"
+                f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
             )
             names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
             return Source(path, fmt, names, relation, rejects_table=rejects)
@@ -99,15 +99,29 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
             return Source(path, fmt, names, f"(SELECT {', '.join(cols)} FROM {rel})")
         # JSON Lines: each physical line is one row of one text column (a raw \x01
         # cannot occur in valid JSON, so the delimiter never splits a valid line).
-        lines = (
-            f"read_csv({lit}, columns = {{'line': 'VARCHAR'}}, header = false, delim = e'\\x01', "
-            f"quote = '', escape = '', encoding = 'utf-8', store_rejects = true, "
-            f"rejects_table = '_rej_err_{tag}', rejects_scan = '_rej_scan_{tag}')"
-        )
+        def lines(table: str) -> str:
+            return (
+                f"read_csv({lit}, columns = {{'line': 'VARCHAR'}}, header = false, delim = e'\\x01', "
+                f"quote = '', escape = '', encoding = 'utf-8', store_rejects = true, "
+                f"rejects_table = '{table}', rejects_scan = '_rej_scan_{table}')"
+            )
+
+        # The key scan keeps its own rejects table (the staging scan fills the real one).
         keys = con.execute(
-            f"SELECT k FROM (SELECT unnest(json_keys(line)) AS k, row_number() OVER () AS n FROM {lines} "
+            f"SELECT k FROM (SELECT unnest(json_keys(line)) AS k, row_number() OVER () AS n FROM {lines('_rej_keys_' + tag)} "
             f"WHERE json_valid(line) AND json_type(line::JSON) = 'OBJECT') GROUP BY k ORDER BY min(n)"
         ).fetchall()
+        bad = con.execute(
+            f"SELECT min(line) FROM _rej_keys_{tag} WHERE error_type::VARCHAR ILIKE '%ENCODING%'"
+        ).fetchone()[0]
+        for table in (f"_rej_keys_{tag}", f"_rej_scan__rej_keys_{tag}"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        if bad is not None:
+            raise LoadError(
+                f"{path}: not UTF-8 text (line {bad}); convert it, e.g. iconv -f GBK -t UTF-8",
+                code="bad_encoding",
+                path=f"{path}:{bad}",
+            )
         names = [k[0] for k in keys]
         parse_error = (
             "CASE WHEN line IS NULL OR trim(line) = '' THEN 'blank' "
@@ -119,7 +133,10 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
             f"AS {quote_ident(n)}"
             for n in names
         ]
-        relation = f"(SELECT {', '.join(fields + [parse_error + ' AS _parse_error', 'line AS _line_text'])} FROM {lines})"
+        relation = (
+            f"(SELECT {', '.join(fields + [parse_error + ' AS _parse_error', 'line AS _line_text'])} "
+            f"FROM {lines('_rej_err_' + tag)})"
+        )
         return Source(path, fmt, names, relation, rejects_table=f"_rej_err_{tag}")
     except duckdb.Error as exc:
         message = _first_line(exc)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import csv
+import gzip
+import io
 import mmap
 import os
 from dataclasses import dataclass
@@ -30,8 +32,22 @@ class Reject:
     raw_line: str | None = None
 
 
+def _open_text_bytes(path: Path):  # type: ignore[no-untyped-def]
+    """The file's bytes as DuckDB sees them (decompressed for .gz)."""
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
 def _count_newlines(path: Path) -> tuple[int, bool]:
     """Number of newline bytes, and whether the file ends without one."""
+    if path.suffix.lower() == ".gz":
+        count, last = 0, b"\n"
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 24):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+        return count, last != b"\n"
     size = os.path.getsize(path)
     if size == 0:
         return 0, False
@@ -46,7 +62,7 @@ def _count_newlines(path: Path) -> tuple[int, bool]:
 def _record_starts(path: Path) -> list[int]:
     """First physical line of every non-blank CSV record (the header is the first)."""
     starts: list[int] = []
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+    with io.TextIOWrapper(_open_text_bytes(path), encoding="utf-8", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         line_before = 0
         for row in reader:
@@ -62,12 +78,13 @@ def lines_at_offsets(path: Path, offsets: list[int]) -> list[int]:
         return []
     order = sorted(range(len(offsets)), key=lambda i: offsets[i])
     result = [0] * len(offsets)
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with _open_text_bytes(path) as fh:
         line, pos = 1, 0
         for i in order:
             target = offsets[i]
-            line += mm[pos:target].count(b"\n")
-            pos = max(pos, target)
+            if target > pos:
+                line += fh.read(target - pos).count(b"\n")
+                pos = target
             result[i] = line
     return result
 

@@ -48,6 +48,8 @@ class Kind:
     description: str
     #: Columns of which at least one must be present (events: profile_id or anonymous_id).
     one_of: tuple[str, ...] = ()
+    #: For replace kinds: the time column whose latest value wins (an older row changes nothing).
+    latest: str | None = None
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -183,7 +185,8 @@ KINDS: dict[str, Kind] = {
             ),
             key=("profile_id", "channel", "topic"),
             merge=Merge.REPLACE,
-            description="consent per channel (and topic): the latest row wins",
+            description="consent per channel (and topic): the row with the latest ts wins",
+            latest="ts",
         ),
     )
 }

@@ -93,7 +93,8 @@ def value_sql(t: AttributeType, raw: str) -> str:
     if t is AttributeType.NUMBER:
         return f"TRY_CAST({raw} AS DOUBLE)"
     if t is AttributeType.DECIMAL:
-        return f"TRY_CAST({raw} AS DECIMAL(18,4))"
+        # More than 4 decimals would be rounded silently: refuse instead.
+        return f"CASE WHEN NOT regexp_matches({raw}, '\\.[0-9]{{5,}}') THEN TRY_CAST({raw} AS DECIMAL(18,4)) END"
     if t is AttributeType.BOOLEAN:
         return (
             f"CASE WHEN lower({raw}) IN ('true','1','yes','y','t') THEN TRUE "
