@@ -22,6 +22,14 @@ __all__ = ["DuckDBWarehouse"]
 #: Bookkeeping column on every table: the id of the load (state store `loads`) that wrote the row.
 LOAD_ID = "_load_id"
 
+#: Tables segflow itself writes (tags, segments, traits), read by rules like any other.
+SYSTEM_TABLES = {
+    "tag_assignments": "profile_id VARCHAR NOT NULL, tag VARCHAR NOT NULL, value VARCHAR, source VARCHAR, "
+    "assigned_at TIMESTAMPTZ, expires_at TIMESTAMPTZ",
+    "segment_members": "segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered_at TIMESTAMPTZ",
+    "traits": "profile_id VARCHAR NOT NULL",
+}
+
 
 class DuckDBWarehouse(Warehouse):
     DIALECT: ClassVar[str] = "duckdb"
@@ -51,6 +59,11 @@ class DuckDBWarehouse(Warehouse):
 
     # -- tables -----------------------------------------------------------
     def ensure_tables(self, attributes: Iterable[Attribute]) -> None:
+        for name, ddl in SYSTEM_TABLES.items():
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
+        self._ensure_kind_tables(attributes)
+
+    def _ensure_kind_tables(self, attributes: Iterable[Attribute]) -> None:
         extra: dict[str, list[Attribute]] = {}
         for attr in attributes:
             extra.setdefault(attr.kind, []).append(attr)
