@@ -125,7 +125,7 @@ class _Parser:
             self._only(data, {"not"}, path)
             inner = self.condition(data["not"], _join(path, "not"))
             return Not(path=_join(path, "not"), item=inner) if inner is not None else None
-        return getattr(self, f"leaf_{head}")(data, _join(path, head) if head not in ("event",) else path)
+        return getattr(self, f"leaf_{head}")(data, path)
 
     def _only(self, data: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in data:
@@ -197,34 +197,36 @@ class _Parser:
             return None
         return name.strip()
 
-    def leaf_attr(self, data: dict[str, Any], path: str) -> Attr | None:
+    def leaf_attr(self, data: dict[str, Any], base: str) -> Attr | None:
+        path = _join(base, "attr")
         name = self._name(data, "attr", path)
-        base = path.rsplit(".attr", 1)[0]
         tests = self.tests(data, base, skip={"attr"})
         if name is None:
             return None
         account = name.startswith("account.")
         return Attr(path=path, name=name.removeprefix("account.") if account else name, account=account, tests=tests)
 
-    def leaf_tag(self, data: dict[str, Any], path: str) -> Tag | None:
+    def leaf_tag(self, data: dict[str, Any], base: str) -> Tag | None:
+        path = _join(base, "tag")
         name = self._name(data, "tag", path)
-        base = path.rsplit(".tag", 1)[0]
         tests = self.tests(data, base, skip={"tag"}, required=False)
         return Tag(path=path, name=name, tests=tests) if name else None
 
-    def leaf_trait(self, data: dict[str, Any], path: str) -> Trait | None:
+    def leaf_trait(self, data: dict[str, Any], base: str) -> Trait | None:
+        path = _join(base, "trait")
         name = self._name(data, "trait", path)
-        base = path.rsplit(".trait", 1)[0]
         tests = self.tests(data, base, skip={"trait"})
         return Trait(path=path, name=name, tests=tests) if name else None
 
-    def leaf_segment(self, data: dict[str, Any], path: str) -> SegmentRef | None:
-        self._only(data, {"segment"}, path.rsplit(".segment", 1)[0])
+    def leaf_segment(self, data: dict[str, Any], base: str) -> SegmentRef | None:
+        path = _join(base, "segment")
+        self._only(data, {"segment"}, base)
         name = self._name(data, "segment", path)
         return SegmentRef(path=path, name=name) if name else None
 
-    def leaf_member_of(self, data: dict[str, Any], path: str) -> MemberOf | None:
-        self._only(data, {"member_of"}, path.rsplit(".member_of", 1)[0])
+    def leaf_member_of(self, data: dict[str, Any], base: str) -> MemberOf | None:
+        path = _join(base, "member_of")
+        self._only(data, {"member_of"}, base)
         spec = data["member_of"]
         if isinstance(spec, str):
             spec = {"kind": spec}
@@ -238,8 +240,9 @@ class _Parser:
             return None
         return MemberOf(path=path, kind=spec["kind"].strip().lower(), key=None if key is None else str(key))
 
-    def leaf_subscribed(self, data: dict[str, Any], path: str) -> Subscribed | None:
-        self._only(data, {"subscribed"}, path.rsplit(".subscribed", 1)[0])
+    def leaf_subscribed(self, data: dict[str, Any], base: str) -> Subscribed | None:
+        path = _join(base, "subscribed")
+        self._only(data, {"subscribed"}, base)
         spec = data["subscribed"]
         if isinstance(spec, str):
             spec = {"channel": spec}
@@ -250,8 +253,8 @@ class _Parser:
         topic = spec.get("topic")
         return Subscribed(path=path, channel=spec["channel"].strip().lower(), topic=None if topic is None else str(topic))
 
-    def leaf_sample(self, data: dict[str, Any], path: str) -> Sample | None:
-        base = path.rsplit(".sample", 1)[0]
+    def leaf_sample(self, data: dict[str, Any], base: str) -> Sample | None:
+        path = _join(base, "sample")
         self._only(data, {"sample", "salt"}, base)
         fraction, salt = data["sample"], data.get("salt")
         ok = True
@@ -341,8 +344,9 @@ class _Parser:
         agg = self.aggregate(data, path, _EVENT_AGGS, None)
         return Event(path=here, names=tuple(n.strip() for n in names), where=where, window=window, agg=agg)
 
-    def leaf_orders(self, data: dict[str, Any], path: str) -> Orders | None:
-        self._only(data, {"orders"}, path.rsplit(".orders", 1)[0])
+    def leaf_orders(self, data: dict[str, Any], base: str) -> Orders | None:
+        path = _join(base, "orders")
+        self._only(data, {"orders"}, base)
         spec = data["orders"]
         if spec is None:
             spec = {}
