@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from segflow.ingest.phones import phone_sql
+from segflow.ingest.phones import phone_candidate_sql, phone_final_sql, phone_stripped_sql
 from segflow.ingest.readers import Source, sql_string
 from segflow.schema.kinds import Column, Kind
 from segflow.schema.types import AttributeType, value_sql
@@ -61,13 +61,13 @@ def _normalised(t: Target, kind: Kind, fill: dict[str, Any], phone_country: str 
     how = t.spec.normalize if t.spec else None
     if how in ("email", "lower"):
         text = f"lower({text})"
-    elif how == "phone":
-        text = phone_sql(text, phone_country)
-    elif how == "identity":
+    elif how == "phone" and t.source:
+        text = phone_final_sql(q("ph_" + t.name), text)
+    elif how == "identity" and t.source:
         type_text = "lower(nullif(trim(\"type\"), ''))" if "type" in present else "NULL"
         text = (
             f"CASE {type_text} WHEN 'email' THEN lower({text}) "
-            f"WHEN 'phone' THEN {phone_sql(text, phone_country)} ELSE {text} END"
+            f"WHEN 'phone' THEN {phone_final_sql(q('ph_' + t.name), text)} ELSE {text} END"
         )
     default = fill.get(t.name, t.spec.default if t.spec else None)
     if default is not None:
@@ -149,9 +149,22 @@ def staging_sql(
     if jsonl:
         step4 += ["CASE WHEN _reason IS NOT NULL THEN _line_text END AS _line_text"]
 
+    # Phone columns: strip once, build the E.164 candidate once, then use it (step 1).
+    phones = [t for t in targets if t.source and t.spec is not None and t.spec.normalize in ("phone", "identity")]
+    relation = source.relation
+    if phones:
+        stripped = []
+        for t in phones:
+            s_ = phone_stripped_sql(q(t.source))  # type: ignore[arg-type]
+            if t.spec is not None and t.spec.normalize == "identity":
+                type_text = "lower(nullif(trim(\"type\"), ''))" if "type" in present else "NULL"
+                s_ = f"CASE WHEN {type_text} = 'phone' THEN {s_} END"
+            stripped.append(f"{s_} AS {q('st_' + t.name)}")
+        candidates = [f"{phone_candidate_sql(q('st_' + t.name), phone_country)} AS {q('ph_' + t.name)}" for t in phones]
+        relation = f"(SELECT *, {', '.join(candidates)} FROM (SELECT *, {', '.join(stripped)} FROM {relation}))"
     return (
         f"SELECT {', '.join(step4)} FROM (SELECT {', '.join(step3)} FROM (SELECT {', '.join(step2)} "
-        f"FROM (SELECT {', '.join(step1)} FROM {source.relation})))"
+        f"FROM (SELECT {', '.join(step1)} FROM {relation})))"
     )
 
 

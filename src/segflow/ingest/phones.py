@@ -14,7 +14,7 @@ source attribute, and identity resolution never merges on it.
 
 from __future__ import annotations
 
-__all__ = ["CALLING_CODES", "phone_sql", "E164_PATTERN"]
+__all__ = ["CALLING_CODES", "phone_sql", "phone_stripped_sql", "phone_candidate_sql", "phone_final_sql", "E164_PATTERN"]
 
 #: ISO 3166 alpha-2 → (calling code, usual national significant number length).
 CALLING_CODES: dict[str, tuple[str, int]] = {
@@ -54,26 +54,38 @@ CALLING_CODES: dict[str, tuple[str, int]] = {
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
 
 
-def phone_sql(column_sql: str, country: str | None) -> str:
-    """Return a DuckDB/PostgreSQL expression normalising the text in *column_sql*."""
-    raw = f"trim({column_sql})"
-    stripped = f"regexp_replace({raw}, '[\\s.\\-/()]', '', 'g')"
-    # '+' or '00' prefix: already international.
-    international = (
+def phone_stripped_sql(raw: str) -> str:
+    """Step 1: the trimmed text without spaces, dots, dashes, slashes and brackets."""
+    return f"regexp_replace(trim({raw}), '[\\s.\\-/()]', '', 'g')"
+
+
+def phone_candidate_sql(stripped: str, country: str | None) -> str:
+    """Step 2: the E.164 candidate built from the stripped text (NULL when none)."""
+    sql = (
         f"CASE WHEN starts_with({stripped}, '+') THEN {stripped} "
         f"WHEN starts_with({stripped}, '00') THEN '+' || substr({stripped}, 3) "
     )
     if country:
         code, national_len = CALLING_CODES[country.upper()]
-        international += (
+        sql += (
             f"WHEN regexp_full_match({stripped}, '[0-9]+') THEN "
             f"CASE WHEN starts_with({stripped}, '{code}') AND length({stripped}) > {national_len} "
             f"THEN '+' || {stripped} "
             f"ELSE '+{code}' || regexp_replace({stripped}, '^0', '') END "
         )
-    candidate = international + "ELSE NULL END"
+    return sql + "ELSE NULL END"
+
+
+def phone_final_sql(candidate: str, raw: str) -> str:
+    """Step 3: the candidate when it is valid E.164, else the value as written (trimmed)."""
     return (
-        f"CASE WHEN {raw} = '' THEN NULL "
+        f"CASE WHEN trim({raw}) = '' THEN NULL "
         f"WHEN regexp_full_match(coalesce({candidate}, ''), '\\+[1-9][0-9]{{7,14}}') "
-        f"THEN {candidate} ELSE {raw} END"
+        f"THEN {candidate} ELSE trim({raw}) END"
     )
+
+
+def phone_sql(column_sql: str, country: str | None) -> str:
+    """One expression normalising the text in *column_sql* (the steps inlined; for tests
+    and small inputs — the loader computes the steps once each, in nested selects)."""
+    return phone_final_sql(phone_candidate_sql(phone_stripped_sql(column_sql), country), column_sql)
