@@ -108,7 +108,8 @@ def plan_links(
     union_person[person[wx[has_union]]] = True
     union_val = tokens(rng, persons.n, 24, prefix="oN3x")
     share = union_person[person] & (
-        ((src == vocab.APP) & (rng.random(n) < 0.3)) | ((src == vocab.SHOP) & (rng.random(n) < 0.1))
+        ((src == vocab.APP) & (rng.random(n) < 0.45))
+        | ((src == vocab.SHOP) & (rng.random(n) < 0.15))
     )
     uni = idx[((src == vocab.WECHAT) & union_person[person]) | share]
     parts.append(_rows(uni, 3, pc.take(union_val, pa.array(person[uni]))))

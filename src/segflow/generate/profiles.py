@@ -22,7 +22,7 @@ __all__ = ["Profiles", "build_profiles", "person_age"]
 
 SRC_W = np.array([0.30, 0.27, 0.25, 0.08, 0.10])  # shop, app, wechat, crm, pos
 P_EMAIL = np.array([0.92, 0.55, 0.12, 0.85, 0.35])
-P_PHONE = np.array([0.75, 0.85, 0.45, 0.80, 0.95])
+P_PHONE = np.array([0.75, 0.85, 0.60, 0.80, 0.95])
 P_REAL = np.array([0.70, 0.35, 0.05, 0.98, 0.70])
 P_NICK = np.array([0.10, 0.35, 0.85, 0.00, 0.00])
 P_GENDER = np.array([0.80, 0.70, 0.60, 0.90, 0.70])

@@ -1,8 +1,10 @@
 """Turn numeric event / order batches into the final string tables with DuckDB.
 
-Lookups of small vocabularies are done with ``pyarrow.compute.take``; timestamps,
+Profile and anonymous ids are looked up with ``pyarrow.compute.take``, small
+vocabularies (event names, SKUs, campaigns, ...) with SQL list literals; timestamps,
 ids, money and the JSON ``properties`` are formatted by one SQL projection (which
-keeps row order). About 1 % of ``ts`` values use another accepted spelling:
+keeps row order). For CSV the projection yields finished lines that are written
+straight from the Arrow buffer. About 1 % of ``ts`` values use another accepted spelling:
 ``+08:00`` offsets, epoch seconds or ``YYYY/MM/DD HH:MM:SS`` (UTC).
 """
 
@@ -200,7 +202,10 @@ def render_orders(
         status, currency, channel, store FROM o_t""").to_arrow_table()
     con.unregister("o_t")
     con.register("i_t", it)
-    items = con.sql(f"""SELECT {_oid("uid")} AS order_id, sku, qty::INTEGER AS quantity,
-        {sql_decimal("price")} AS price, category, name FROM i_t""").to_arrow_table()
+    # One line per SKU per order (the order_items key): repeated picks add up their quantity.
+    items = con.sql(f"""SELECT {_oid("uid")} AS order_id, sku, sum(qty)::INTEGER AS quantity,
+        {sql_decimal("price")} AS price, category, name
+        FROM (SELECT *, row_number() OVER () AS rn FROM i_t)
+        GROUP BY uid, sku, price, category, name ORDER BY min(rn)""").to_arrow_table()
     con.unregister("i_t")
     return orders, items

@@ -5,17 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-try:
-    import segflow.generate  # noqa: F401
-except ImportError:  # running from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 import duckdb
 
@@ -157,11 +151,12 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
 def test_chunked_generation_is_deterministic_and_consistent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import segflow.generate.pipeline as pipeline
+    from segflow.generate import pipeline
 
     monkeypatch.setattr(pipeline, "PERSONS_PER_CHUNK", 60)  # ~6 chunks, simulated in a thread
     a = generate_shop(tmp_path / "a", profiles=600, seed=3, days=120, end=END)
     b = generate_shop(tmp_path / "b", profiles=600, seed=3, days=120, end=END)
+    assert a == b
     assert _all_bytes(tmp_path / "a") == _all_bytes(tmp_path / "b")
     ev = records(tmp_path / "a" / "events.csv")
     assert len(ev) == a["files"]["events"]["rows"]
@@ -485,7 +480,7 @@ def test_identifiers_overlap_within_a_person_and_junk_is_shared(shop: tuple[Path
     multi = [ps for ps in groups.values() if len(ps) > 1]
     connected = sum(1 for ps in multi if len({find(p) for p in ps}) == 1)
     assert len(multi) > 200
-    assert 0.6 < connected / len(multi) < 1.0  # realistic: most, not all, can be linked
+    assert 0.5 < connected / len(multi) < 0.95  # realistic: most, not all, can be linked
 
 
 def test_anonymous_visitors_identify_later(shop: tuple[Path, dict]) -> None:
