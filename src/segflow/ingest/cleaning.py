@@ -205,7 +205,7 @@ def infer_types(con: duckdb.DuckDBPyConnection, source: Source, columns: list[st
                 test = f"(starts_with({n}, '{{') OR starts_with({n}, '[')) AND json_valid({n})"
             exprs.append(f"coalesce(bool_and({test}) FILTER (WHERE {n} IS NOT NULL), false) AS t{i}_{t.value}")
     where = " WHERE _parse_error IS NULL" if source.format == "jsonl" else ""
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {source.relation}{where}").fetchone()
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {source.relation}{where}").fetchall()[0]
     result: dict[str, AttributeType] = {}
     width = 1 + len(_INFER_ORDER)
     for i, c in enumerate(columns):

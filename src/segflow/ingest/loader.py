@@ -209,7 +209,7 @@ def load_file(
             con.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
         with _ProgressPoller(con, "merge", progress):
             counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
-        staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])
+        staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0])
         ours = con.execute(
             f"SELECT rowid, _reason, {', '.join(raw_name(i) for i in range(len(source.columns))) or 'NULL'}"
             f"{', _line_text' if fmt == 'jsonl' else ''} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"

@@ -113,7 +113,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
         ).fetchall()
         bad = con.execute(
             f"SELECT min(line) FROM _rej_keys_{tag} WHERE error_type::VARCHAR ILIKE '%ENCODING%'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         for table in (f"_rej_keys_{tag}", f"_rej_scan__rej_keys_{tag}"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         if bad is not None:

@@ -97,7 +97,7 @@ class DuckDBWarehouse(Warehouse):
         failing = self.con.execute(
             f"SELECT count(*) FROM {quote_ident(table)} WHERE {col} IS NOT NULL "
             f"AND {value_sql(type_, f'{col}::VARCHAR')} IS NULL"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if failing == 0:
             self.con.execute(
                 f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {col} SET DATA TYPE {type_.duckdb_type} "
@@ -122,7 +122,7 @@ class DuckDBWarehouse(Warehouse):
         counts = {}
         for kind in KINDS:
             if self.columns(kind):
-                counts[kind] = int(self.con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0])
+                counts[kind] = int(self.con.execute(f"SELECT count(*) FROM {kind}").fetchall()[0][0])
         return counts
 
     def close(self) -> None:
