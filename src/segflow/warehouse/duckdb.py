@@ -87,7 +87,9 @@ class DuckDBWarehouse(Warehouse):
         return {name: type_ for name, type_ in rows}
 
     def add_column(self, table: str, name: str, type_: AttributeType) -> None:
-        self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} {type_.duckdb_type}")
+        # IF NOT EXISTS: a crash between the warehouse commit and the registry write
+        # leaves a column the next load infers and records again.
+        self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {type_.duckdb_type}")
 
     def change_column_type(self, table: str, name: str, type_: AttributeType) -> int:
         """Retype a column when every stored value converts; return the number that would not."""
