@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segflow.ingest.loader import LoadSummary, Progress
-    from segflow.schema.registry import Attribute
-    from segflow.schema.registry import SchemaRegistry
+    from segflow.schema.registry import Attribute, SchemaRegistry
+    from segflow.segments.preview import Preview
     from segflow.state.store import StateStore
     from segflow.warehouse.duckdb import DuckDBWarehouse
 
@@ -135,6 +136,18 @@ class Workspace:
 
         check_read_only(query, self.warehouse.DIALECT)
         return self.warehouse.query_readonly(query)
+
+    def check(self, rule: Any) -> tuple[Any, list[Any]]:
+        """Parse and check a rule (data or a rule file path): (checked tree, warnings)."""
+        from segflow.segments.preview import checked_rule
+
+        return checked_rule(self, rule)
+
+    def preview(self, rule: Any, *, as_of: datetime | None = None, limit: int | None = 20) -> Preview:
+        """Members of *rule* as of *as_of*: ``.count`` and ``.members`` (an Arrow table)."""
+        from segflow.segments.preview import preview
+
+        return preview(self, rule, as_of=as_of, limit=limit)
 
     def table_counts(self) -> dict[str, int]:
         return self.warehouse.table_counts()

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="The schema registry: attribute types per kind.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+segment_app = typer.Typer(help="Segments: preview a rule (count, members, explain, SQL).", no_args_is_help=True)
+app.add_typer(segment_app, name="segment")
 
 ProjectOpt = Annotated[
     Optional[Path],
@@ -43,6 +45,11 @@ class TableFormat(str, Enum):
 class SummaryFormat(str, Enum):
     table = "table"
     json = "json"
+
+
+class Dialect(str, Enum):
+    duckdb = "duckdb"
+    postgres = "postgres"
 
 
 class FileFormat(str, Enum):
@@ -292,6 +299,148 @@ def schema_add(
 def _is_interrupt(exc: BaseException) -> bool:
     # DuckDB turns Ctrl-C during a query into its own "interrupted" error.
     return isinstance(exc, KeyboardInterrupt) or "interrupted" in str(exc).lower()[:200]
+
+
+def _as_of(text: str | None):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SegflowError(f"--as-of {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T00:00:00Z",
+                           code="bad_as_of") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@segment_app.command("preview")
+def segment_preview(
+    rule_file: Annotated[Path, typer.Argument(help="A rule (or segment) in YAML or JSON.")],
+    project: ProjectOpt = None,
+    as_of: Annotated[Optional[str], typer.Option(help="Evaluate as of this ISO time (default: now, UTC).")] = None,
+    members: Annotated[bool, typer.Option("--members", help="Print every member id, one per line, nothing else.")] = False,
+    explain_id: Annotated[Optional[str], typer.Option("--explain", metavar="PROFILE_ID",
+                                                      help="Why this profile is (not) a member.")] = None,
+    sql_dialect: Annotated[Optional[Dialect], typer.Option("--sql", help="Print the compiled query for this engine.")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="table, json or csv.")] = TableFormat.table,
+    limit: Annotated[int, typer.Option(help="Sample members shown.")] = 20,
+) -> None:
+    """Check a rule, count its members and show a sample (or all ids, an explanation, the SQL)."""
+    from segflow.segments.preview import checked_rule, explain_profile, preview
+
+    when = _as_of(as_of)
+    with _open(project) as ws:
+        tree, warnings = checked_rule(ws, rule_file)
+        for w in warnings:
+            err.print(f"[yellow]Warning:[/yellow] {w}", highlight=False)
+        if sql_dialect is not None:
+            from datetime import datetime, timezone
+
+            from segflow.rules.compile import compile_sql
+
+            sys.stdout.write(compile_sql(tree, as_of=when or datetime.now(timezone.utc), timezone=ws.config.timezone,
+                                         dialect=sql_dialect.value) + "\n")
+            return
+        if explain_id is not None:
+            from segflow.rules.explain import render_explain
+
+            node = explain_profile(ws, rule_file, explain_id, as_of=when)
+            if fmt is TableFormat.json:
+                sys.stdout.write(to_json(node.to_dict()) + "\n")
+            else:
+                sys.stdout.write(render_explain(node) + "\n")
+            return
+        result = preview(ws, rule_file, as_of=when, limit=None if members else limit)
+    if members:
+        sys.stdout.write("".join(f"{pid}\n" for pid in result.members.column("profile_id").to_pylist()))
+        return
+    if fmt is TableFormat.json:
+        sys.stdout.write(to_json({"count": result.count, "seconds": round(result.seconds, 4),
+                                  "as_of": result.as_of, "members": result.members.to_pylist(),
+                                  "warnings": [str(w) for w in result.warnings]}) + "\n")
+        return
+    if fmt is TableFormat.csv:
+        print_arrow(result.members, "csv")
+        return
+    out.print(f"[bold]{result.count:,}[/bold] members as of {result.as_of.isoformat()} ({result.seconds:.3f} s)")
+    if result.count:
+        print_arrow(result.members, "table", title=f"first {min(limit, result.count)} members")
+
+
+# -- traits: computed traits (segflow.traits) ---------------------------------------------
+traits_app = typer.Typer(help="Computed traits: per-profile aggregates defined in traits/.", no_args_is_help=True)
+app.add_typer(traits_app, name="traits")
+
+
+@traits_app.command("refresh")
+def traits_refresh(
+    project: ProjectOpt = None,
+    as_of: Annotated[Optional[str], typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
+    names: Annotated[Optional[list[str]], typer.Option("--name", help="Recompute only this trait (repeatable); "
+                                                       "the others keep their stored values.")] = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
+) -> None:
+    """Compute every trait in traits/ into the traits table (all or nothing)."""
+    from segflow.traits import refresh_traits
+
+    when = _as_of(as_of)
+    with _open(project) as ws:
+        with progress_bar() as bar:
+            tasks: list[int] = []
+
+            def report(stage: str, done: int, total: int) -> None:
+                if not tasks:
+                    tasks.append(bar.add_task("traits", total=total + 1))
+                label = "writing the traits table" if stage == "write" else f"trait {stage}"
+                bar.update(tasks[0], completed=done, description=label)
+
+            summary = refresh_traits(ws, as_of=when, names=names or None, progress=report)
+    if fmt is SummaryFormat.json:
+        sys.stdout.write(to_json(summary) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"traits of {summary['profiles']:,} profiles as of {summary['as_of'].isoformat()}")
+    for col in ("trait", "kind", "type", "non-null", "seconds", "as of"):
+        table.add_column(col, justify="right" if col in ("non-null", "seconds") else "left")
+    for name, t in summary["traits"].items():
+        seconds = "kept" if t["seconds"] is None else f"{t['seconds']:.3f}"
+        table.add_row(name, t["kind"], t["type"], f"{t['non_null']:,}", seconds, t["as_of"].isoformat())
+    out.print(table)
+    out.print(f"Refreshed in {summary['seconds']:.2f} s")
+
+
+@traits_app.command("list")
+def traits_list(
+    project: ProjectOpt = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="table or json.")] = SummaryFormat.table,
+) -> None:
+    """Show the trait definitions, their types and when each was last computed."""
+    from segflow.traits import last_refresh, load_trait_definitions, trait_columns
+
+    with _open(project) as ws:
+        orders, items = trait_columns(ws)
+        definitions = load_trait_definitions(ws.root, order_columns=orders, item_columns=items)
+        stored = (last_refresh(ws) or {"traits": {}})["traits"]
+    rows = [
+        {"name": t.name, "kind": t.kind.value, "type": t.type.value, "source": t.source, "window": t.window_text,
+         "file": t.file, "description": t.description,
+         "as_of": stored[t.name]["as_of"] if t.name in stored and stored[t.name]["fingerprint"] == t.fingerprint() else None}
+        for t in definitions
+    ]
+    if fmt is SummaryFormat.json:
+        sys.stdout.write(to_json(rows) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} traits in {ws.root / 'traits'}")
+    for col in ("trait", "kind", "type", "source", "window", "computed as of", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], r["type"], r["source"], r["window"],
+                      r["as_of"].isoformat() if r["as_of"] else "-", r["description"])
+    out.print(table)
 
 
 def main() -> None:

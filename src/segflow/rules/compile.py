@@ -1,0 +1,588 @@
+"""Checked rule AST → one SQL query returning the rule's members (``profile_id``) as of T.
+
+    >>> from datetime import datetime, timezone
+    >>> from segflow.rules.ast import Attr, Compare, Op
+    >>> from segflow.schema.types import AttributeType as T
+    >>> rule = Attr(name="city", vtype=T.STRING, tests=(Compare(op=Op.EQ, value="Beijing", vtype=T.STRING),))
+    >>> print(compile_sql(rule, as_of=datetime(2026, 3, 1, tzinfo=timezone.utc)))  # doctest: +NORMALIZE_WHITESPACE
+    SELECT "p"."profile_id" FROM "profiles" AS "p" WHERE ("p"."created_at" IS NULL
+    OR "p"."created_at" <= CAST('2026-03-01T00:00:00+00:00' AS TIMESTAMPTZ)) AND "p"."city" = 'Beijing'
+
+The query is built from sqlglot expressions only: values become typed literals
+(``CAST('2026-03-01' AS DATE)``), names quoted identifiers; the few engine-specific
+pieces come from :mod:`segflow.rules.dialects`. Everything that depends on T or the
+workspace zone and not on a row (window bounds, T's local date, the month-days of
+"anniversary within 7 days", the sample threshold) is computed here in Python, so the
+SQL needs no date arithmetic and reads the same on every engine.
+
+Shapes (measured, see docs/benchmarks.md): every leaf over another table is a
+correlated ``EXISTS``; "has at least one row" / "has none" (``count >= 1``,
+``count = 0``, ``distinct_days >= 1``, ...) are ``EXISTS`` / ``NOT EXISTS``; any other
+aggregate test is a grouped subquery (``profile_id IN (SELECT ... GROUP BY ... HAVING
+...)``, negated when profiles without rows pass the test, e.g. ``sum < 100``).
+
+Two-valued logic: a comparison with NULL is UNKNOWN in SQL, which ``WHERE``, ``AND``
+and ``OR`` treat like FALSE but ``NOT`` keeps UNKNOWN. So a comparison is wrapped as
+``COALESCE(cond, FALSE)`` only where it sits under a negation (``positive=False``
+below); ``EXISTS`` is never UNKNOWN and needs no wrapping.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+import sqlglot
+from sqlglot import exp
+
+from segflow.errors import SegflowError
+from segflow.rules.ast import (
+    POSITIVE_TWIN,
+    AggFunc,
+    Aggregate,
+    All,
+    AnyOf,
+    Attr,
+    Compare,
+    Condition,
+    Event,
+    MemberOf,
+    Not,
+    Op,
+    Orders,
+    PropFilter,
+    Sample,
+    SegmentRef,
+    Subscribed,
+    Tag,
+    Trait,
+    Window,
+)
+from segflow.rules.dialects import SqlDialect, dialect_named
+from segflow.rules.errors import Problem, RuleError
+from segflow.schema.types import AttributeType as T
+
+__all__ = ["compile_rule", "compile_sql"]
+
+_DAY = 86400
+#: Aggregates that are 0 over no rows (the others are missing, so every test on them fails).
+_ZERO_WHEN_EMPTY = (AggFunc.COUNT, AggFunc.SUM, AggFunc.DISTINCT_DAYS)
+
+
+def compile_rule(
+    tree: Condition, *, as_of: datetime, timezone: str = "UTC", dialect: str | SqlDialect = "duckdb"
+) -> exp.Select:
+    """The query selecting the members of the checked rule *tree* as of *as_of*.
+
+    *as_of* without a zone is UTC; *timezone* (IANA name) is the workspace zone used by
+    calendar operations; *dialect* is ``"duckdb"`` or ``"postgres"`` (or an adapter of
+    :mod:`segflow.rules.dialects`). Raises :class:`RuleError` for a tree that was not
+    checked.
+    """
+    return _Compiler(as_of, timezone, dialect_named(dialect)).query(tree)
+
+
+def compile_sql(
+    tree: Condition,
+    *,
+    as_of: datetime,
+    timezone: str = "UTC",
+    dialect: str | SqlDialect = "duckdb",
+    pretty: bool = False,
+) -> str:
+    """:func:`compile_rule` rendered as SQL text for *dialect*."""
+    adapter = dialect_named(dialect)
+    select = compile_rule(tree, as_of=as_of, timezone=timezone, dialect=adapter)
+    return select.sql(dialect=adapter.NAME, pretty=pretty)
+
+
+# -- small builders ---------------------------------------------------------------
+
+
+def _col(table: str, name: str) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _table(name: str, alias: str) -> exp.Table:
+    return exp.Table(
+        this=exp.to_identifier(name, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+    )
+
+
+def _and(conds: Iterable[exp.Expr]) -> exp.Expr:
+    items = list(conds)
+    return exp.and_(*items) if items else exp.true()
+
+
+def _exists(table: str, alias: str, conds: list[exp.Expr]) -> exp.Expr:
+    """``EXISTS (SELECT 1 FROM table AS alias WHERE conds)``."""
+    return exp.Exists(this=sqlglot.select(exp.Literal.number(1)).from_(_table(table, alias)).where(_and(conds)))
+
+
+def _is_null(value: exp.Expr) -> exp.Expr:
+    return exp.Is(this=value, expression=exp.Null())
+
+
+def _null_or(value: exp.Expr, cond: exp.Expr) -> exp.Expr:
+    """``value IS NULL OR cond`` (an unknown time counts as "before T")."""
+    return exp.Paren(this=exp.or_(_is_null(value), cond))
+
+
+def _eq_any(value: exp.Expr, options: Iterable[exp.Expr]) -> exp.Expr:
+    items = list(options)
+    return exp.EQ(this=value, expression=items[0]) if len(items) == 1 else exp.In(this=value, expressions=items)
+
+
+def _strict(cond: exp.Expr, positive: bool) -> exp.Expr:
+    """*cond* with UNKNOWN made FALSE where a negation above could see the difference."""
+    return cond if positive else exp.Coalesce(this=cond, expressions=[exp.false()])
+
+
+# -- Python-side facts about aggregate tests ---------------------------------------------
+
+
+def _holds(tests: tuple[Compare, ...], n: int | Decimal | float) -> bool:
+    """Whether the number *n* (never missing) passes every test."""
+    return all(_holds_one(c, n) for c in tests)
+
+
+def _holds_one(c: Compare, n: int | Decimal | float) -> bool:
+    twin = POSITIVE_TWIN.get(c.op)
+    if twin is not None:
+        return not _holds_one(replace(c, op=twin), n)
+    v = c.value
+    if c.op is Op.IS_NULL:
+        return not v
+    if c.op is Op.IN:
+        return n in v  # type: ignore[operator]
+    if c.op is Op.BETWEEN:
+        return v[0] <= n <= v[1]  # type: ignore[index,operator]
+    compare = {Op.EQ: n == v, Op.GT: n > v, Op.GTE: n >= v, Op.LT: n < v, Op.LTE: n <= v}  # type: ignore[operator]
+    if c.op not in compare:
+        raise RuleError([Problem("unsupported_operator", c.path, f"{c.op.value} does not apply to a count")])
+    return compare[c.op]
+
+
+def _presence(tests: tuple[Compare, ...]) -> str | None:
+    """How a test on a row count reduces to the presence of rows, if it does.
+
+    ``"some"`` (true exactly for counts >= 1), ``"none"`` (exactly for 0), ``"always"``,
+    ``"never"``, or None when it depends on the count (``count >= 2``).
+    """
+    points = {1}
+    for c in tests:
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        for v in values:
+            if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                points.update({math.floor(v) - 1, math.floor(v), math.floor(v) + 1, math.ceil(v) + 1})
+    at_zero = _holds(tests, 0)
+    above = {_holds(tests, k) for k in points if k >= 1}
+    if above == {True}:
+        return "always" if at_zero else "some"
+    if above == {False}:
+        return "none" if at_zero else "never"
+    return None
+
+
+#: Every month-day (``month * 100 + day``) of a leap year, in calendar order.
+_MONTH_DAYS = [d.month * 100 + d.day for d in (date(2000, 1, 1) + timedelta(days=i) for i in range(366))]
+
+
+def _month_day_runs(first: date, days: int) -> list[tuple[int, int]]:
+    """Month-days whose next anniversary on or after *first* is at most *days* days away,
+    as inclusive runs of ``month * 100 + day``; a Feb 29 date has its anniversary on
+    Feb 28 in other years. An empty list means every date."""
+    covered = set()
+    for k in range(min(days, 366) + 1):
+        d = first + timedelta(days=k)
+        covered.add(d.month * 100 + d.day)
+        if (d.month, d.day) == (2, 28) and not calendar.isleap(d.year):
+            covered.add(229)
+    if covered.issuperset(_MONTH_DAYS):
+        return []
+    runs: list[tuple[int, int]] = []
+    for i, code in enumerate(_MONTH_DAYS):
+        if code in covered:
+            if i and _MONTH_DAYS[i - 1] in covered:
+                runs[-1] = (runs[-1][0], code)
+            else:
+                runs.append((code, code))
+    # A window across New Year reads better in calendar order from its first day.
+    pivot = first.month * 100 + first.day
+    return sorted(runs, key=lambda r: (r[1] < pivot, r[0]))
+
+
+# -- the compiler ------------------------------------------------------------------------
+
+#: The method of :class:`_Compiler` compiling each node type.
+_NODE_METHODS = {
+    All: "all", AnyOf: "any", Not: "not_", Attr: "attr", Tag: "tag", Trait: "trait", SegmentRef: "segment",
+    MemberOf: "member_of", Subscribed: "subscribed", Sample: "sample", Event: "event", Orders: "orders",
+}
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Behaviour rows of one profile (events or orders) passing a condition's filters."""
+
+    table: str
+    alias: str
+    filters: list[exp.Expr]
+    #: The numeric value of a property (events) or column (orders) for sum/avg/min/max.
+    measure: Callable[[str], exp.Expr]
+
+    @property
+    def profile_id(self) -> exp.Column:
+        return _col(self.alias, "profile_id")
+
+    @property
+    def ts(self) -> exp.Column:
+        return _col(self.alias, "ts")
+
+    def select(self, *columns: exp.Expr, correlated: bool = True) -> exp.Select:
+        """``SELECT columns FROM table WHERE filters``, for the outer profile when *correlated*,
+        else for every (identified) profile."""
+        own: exp.Expr
+        if correlated:
+            own = exp.EQ(this=self.profile_id, expression=_col("p", "profile_id"))
+        else:
+            own = exp.not_(_is_null(self.profile_id))
+        return sqlglot.select(*columns).from_(_table(self.table, self.alias)).where(_and([own, *self.filters]))
+
+
+class _Compiler:
+    def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SegflowError(f"unknown time zone {zone!r} (use an IANA name such as Asia/Shanghai)",
+                               code="bad_timezone") from None
+        self.t = (as_of if as_of.tzinfo else as_of.replace(tzinfo=dt_timezone.utc)).astimezone(dt_timezone.utc)
+        self.zone = zone
+        #: T's calendar date in the workspace zone ("today" for DATE values).
+        self.today = self.t.astimezone(tz).date()
+        self.sql = sql
+
+    # -- literals ---------------------------------------------------------------------
+    def timestamp(self, value: datetime) -> exp.Expr:
+        aware = value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+        return self.sql.timestamp(aware.astimezone(dt_timezone.utc))
+
+    def literal(self, value: object, path: str) -> exp.Expr:
+        """A typed SQL literal for a checked comparison value."""
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, str):
+            return exp.Literal.string(value)
+        if isinstance(value, int):
+            return exp.Literal.number(value)
+        if isinstance(value, (float, Decimal)) and not math.isfinite(value):
+            raise RuleError([Problem("bad_value", path, f"{value} is not a finite number")])
+        if isinstance(value, float):
+            return exp.cast(exp.Literal.number(repr(value)), exp.DataType.build("DOUBLE"))
+        if isinstance(value, Decimal):
+            return exp.Literal.number(format(value, "f"))
+        if isinstance(value, datetime):
+            return self.timestamp(value)
+        if isinstance(value, date):
+            return self.sql.date(value)
+        raise RuleError([Problem("not_checked", path, f"cannot compile the value {value!r}; check the rule first")])
+
+    # -- conditions ---------------------------------------------------------------------
+    def query(self, tree: Condition) -> exp.Select:
+        created = exp.LTE(this=_col("p", "created_at"), expression=self.timestamp(self.t))
+        existed = _null_or(_col("p", "created_at"), created)
+        cond = self.condition(tree, True)
+        where = existed if cond == exp.true() else exp.and_(existed, cond)
+        return sqlglot.select(_col("p", "profile_id")).from_(_table("profiles", "p")).where(where)
+
+    def condition(self, node: Condition, positive: bool) -> exp.Expr:
+        """*node* as a boolean expression; *positive* is False under an odd number of NOTs."""
+        method = _NODE_METHODS.get(type(node))
+        if method is None:
+            raise RuleError([Problem("not_a_condition", getattr(node, "path", ""),
+                                     f"cannot compile a {type(node).__name__}")])
+        return getattr(self, method)(node, positive)
+
+    # -- combinators -----------------------------------------------------------------
+    def all(self, n: All, positive: bool) -> exp.Expr:
+        return _and(self.condition(item, positive) for item in n.items)
+
+    def any(self, n: AnyOf, positive: bool) -> exp.Expr:
+        if not n.items:
+            raise RuleError([Problem("empty_any", n.path, "an empty any matches no one; remove it or add conditions")])
+        return exp.or_(*(self.condition(item, positive) for item in n.items))
+
+    def not_(self, n: Not, positive: bool) -> exp.Expr:
+        return exp.not_(self.condition(n.item, not positive))
+
+    # -- comparisons -----------------------------------------------------------------
+    def test(self, value: exp.Expr, c: Compare, positive: bool) -> exp.Expr:
+        """One comparison of *value*, never UNKNOWN where that matters (see module doc)."""
+        twin = POSITIVE_TWIN.get(c.op)
+        if twin is not None:
+            return exp.not_(self.test(value, replace(c, op=twin), not positive))
+        if c.op is Op.IS_NULL:
+            return _is_null(value) if c.value else exp.not_(_is_null(value))
+        return _strict(self.predicate(value, c), positive)
+
+    def predicate(self, value: exp.Expr, c: Compare) -> exp.Expr:
+        """The SQL of a positive comparison (UNKNOWN when *value* is NULL)."""
+        vtype = c.vtype
+        if vtype is None:
+            raise RuleError([Problem("not_checked", c.path, "the rule was not checked; run check_rule first")])
+        op, v = c.op, c.value
+        if op is Op.EQ:
+            return exp.EQ(this=value, expression=self.literal(v, c.path))
+        if op is Op.IN:
+            return exp.In(this=value, expressions=[self.literal(x, c.path) for x in v])  # type: ignore[union-attr]
+        ordered = self.sql.text_order(value) if vtype is T.STRING else value
+        if op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
+            cls = {Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}[op]
+            return cls(this=ordered, expression=self.literal(v, c.path))
+        if op is Op.BETWEEN:
+            low, high = v  # type: ignore[misc,str-unpack]
+            return exp.Between(this=ordered, low=self.literal(low, c.path), high=self.literal(high, c.path))
+        if op is Op.CONTAINS:
+            if vtype is T.LIST:
+                return self.sql.list_contains(value, self.literal(v, c.path))
+            return self.sql.contains_text(value, self.literal(v, c.path))
+        if op is Op.STARTS_WITH:
+            return self.sql.starts_with(value, self.literal(v, c.path))
+        if op is Op.ENDS_WITH:
+            return self.sql.ends_with(value, str(v))
+        if op in (Op.WITHIN, Op.BEFORE):
+            return self.recency(value, c)
+        if op is Op.ANNIVERSARY_WITHIN:
+            return self.anniversary_within(value, c)
+        if op is Op.ANNIVERSARY_MONTH:
+            month = self.today.month if v == "current" else int(v)  # type: ignore[arg-type]
+            return exp.EQ(this=exp.Extract(this=exp.var("MONTH"), expression=self.calendar_date(value, vtype)),
+                          expression=exp.Literal.number(month))
+        raise RuleError([Problem("unsupported_operator", c.path, f"{op.value} cannot be compiled")])
+
+    def recency(self, value: exp.Expr, c: Compare) -> exp.Expr:
+        """``within: d`` (T - d < v <= T) and ``before: d`` (v < T - d); DATE values by whole days
+        from T's local date."""
+        seconds = c.value.seconds  # type: ignore[union-attr]
+        if c.vtype is T.DATE:
+            day = self.days_ago(seconds // _DAY)
+            start, end = (None if day is None else self.sql.date(day)), self.sql.date(self.today)
+        else:
+            since = self.ago(seconds)
+            start, end = (None if since is None else self.timestamp(since)), self.timestamp(self.t)
+        if c.op is Op.BEFORE:
+            return exp.false() if start is None else exp.LT(this=value, expression=start)
+        upto = exp.LTE(this=value, expression=end)
+        return upto if start is None else exp.and_(exp.GT(this=value.copy(), expression=start), upto)
+
+    def ago(self, seconds: int) -> datetime | None:
+        """T minus *seconds*, or None before year 1 (a window reaching back that far has
+        no lower bound)."""
+        try:
+            return self.t - timedelta(seconds=seconds)
+        except OverflowError:
+            return None
+
+    def days_ago(self, days: int) -> date | None:
+        """T's local date minus *days*, or None before year 1."""
+        try:
+            return self.today - timedelta(days=days)
+        except OverflowError:
+            return None
+
+    def anniversary_within(self, value: exp.Expr, c: Compare) -> exp.Expr:
+        runs = _month_day_runs(self.today, c.value.seconds // _DAY)  # type: ignore[union-attr]
+        if not runs:
+            return exp.not_(_is_null(value))
+        day = self.calendar_date(value, c.vtype)
+        month_day = exp.Add(
+            this=exp.Mul(this=exp.Extract(this=exp.var("MONTH"), expression=day), expression=exp.Literal.number(100)),
+            expression=exp.Extract(this=exp.var("DAY"), expression=day),
+        )
+        parts = [
+            exp.EQ(this=month_day.copy(), expression=exp.Literal.number(lo)) if lo == hi
+            else exp.Between(this=month_day.copy(), low=exp.Literal.number(lo), high=exp.Literal.number(hi))
+            for lo, hi in runs
+        ]
+        return exp.Paren(this=exp.or_(*parts)) if len(parts) > 1 else parts[0]
+
+    def calendar_date(self, value: exp.Expr, vtype: T | None) -> exp.Expr:
+        return value if vtype is T.DATE else self.sql.local_date(value, self.zone)
+
+    def related(self, rows: Callable[[list[exp.Expr]], exp.Expr], value: exp.Expr,
+                tests: tuple[Compare, ...]) -> exp.Expr:
+        """Tests on a value in rows of another table (accounts, traits, tag assignments).
+
+        The positive tests must hold on one row: ``EXISTS (... AND tests)``; a negative
+        test is the complement of its twin: ``NOT EXISTS (... AND twin)``, and
+        ``is_null: true`` is ``NOT EXISTS (... AND value IS NOT NULL)``, so a profile with
+        no such row behaves as one whose value is missing.
+        """
+        together: list[exp.Expr] = []
+        negated: list[exp.Expr] = []
+        for c in tests:
+            twin = POSITIVE_TWIN.get(c.op)
+            if twin is not None:
+                negated.append(exp.not_(rows([self.predicate(value, replace(c, op=twin))])))
+            elif c.op is Op.IS_NULL and c.value:
+                negated.append(exp.not_(rows([exp.not_(_is_null(value))])))
+            else:
+                together.append(self.test(value, c, True))
+        first = [rows(together)] if together or not tests else []
+        return _and([*first, *negated])
+
+    # -- profile leaves --------------------------------------------------------------
+    def attr(self, n: Attr, positive: bool) -> exp.Expr:
+        if n.account:
+            link = exp.EQ(this=_col("a", "account_id"), expression=_col("p", "account_id"))
+            return self.related(lambda conds: _exists("accounts", "a", [link.copy(), *conds]),
+                                _col("a", n.name), n.tests)
+        return _and(self.test(_col("p", n.name), c, positive) for c in n.tests)
+
+    def trait(self, n: Trait, positive: bool) -> exp.Expr:
+        return self.related(lambda conds: self.exists("traits", "tr", conds), _col("tr", n.name), n.tests)
+
+    def tag(self, n: Tag, positive: bool) -> exp.Expr:
+        now = self.timestamp(self.t)
+        active = [
+            exp.EQ(this=_col("t", "tag"), expression=exp.Literal.string(n.name)),
+            _null_or(_col("t", "assigned_at"), exp.LTE(this=_col("t", "assigned_at"), expression=now.copy())),
+            _null_or(_col("t", "expires_at"), exp.GT(this=_col("t", "expires_at"), expression=now.copy())),
+        ]
+        return self.related(lambda conds: self.exists("tag_assignments", "t", [*(a.copy() for a in active), *conds]),
+                            _col("t", "value"), n.tests)
+
+    def segment(self, n: SegmentRef, positive: bool) -> exp.Expr:
+        return self.exists("segment_members", "s", [
+            exp.EQ(this=_col("s", "segment"), expression=exp.Literal.string(n.name)),
+        ])
+
+    def member_of(self, n: MemberOf, positive: bool) -> exp.Expr:
+        conds: list[exp.Expr] = [exp.EQ(this=_col("m", "kind"), expression=exp.Literal.string(n.kind))]
+        if n.key is not None:
+            conds.append(exp.EQ(this=_col("m", "key"), expression=exp.Literal.string(n.key)))
+        conds.append(_null_or(_col("m", "since"), exp.LTE(this=_col("m", "since"), expression=self.timestamp(self.t))))
+        return self.exists("memberships", "m", conds)
+
+    def subscribed(self, n: Subscribed, positive: bool) -> exp.Expr:
+        conds: list[exp.Expr] = [exp.EQ(this=_col("sub", "channel"), expression=exp.Literal.string(n.channel))]
+        if n.topic is not None:
+            conds.append(exp.EQ(this=_col("sub", "topic"), expression=exp.Literal.string(n.topic)))
+        conds.append(exp.EQ(this=_col("sub", "status"), expression=exp.Literal.string("opted_in")))
+        conds.append(_null_or(_col("sub", "ts"), exp.LTE(this=_col("sub", "ts"), expression=self.timestamp(self.t))))
+        opted_in = self.exists("subscriptions", "sub", conds)
+        address = {"email": "email", "sms": "phone"}.get(n.channel)
+        if address is None:
+            return opted_in
+        return exp.and_(exp.not_(_is_null(_col("p", address))), opted_in)
+
+    def sample(self, n: Sample, positive: bool) -> exp.Expr:
+        # int(md5[:8], 16) / 2**32 < f  <=>  int(md5[:8], 16) < ceil(f * 2**32): integers only.
+        key = exp.DPipe(this=_col("p", "profile_id"), expression=exp.Literal.string(f":{n.salt}"))
+        threshold = math.ceil(n.fraction * 2**32)
+        return exp.LT(this=self.sql.md5_bucket(key), expression=exp.Literal.number(threshold))
+
+    def exists(self, table: str, alias: str, conds: list[exp.Expr]) -> exp.Expr:
+        """A row of *table* for the profile passing *conds*."""
+        return _exists(table, alias, [exp.EQ(this=_col(alias, "profile_id"), expression=_col("p", "profile_id")), *conds])
+
+    # -- behaviour ---------------------------------------------------------------------
+    def window(self, ts: exp.Expr, w: Window) -> list[exp.Expr]:
+        """``within: d`` is T - d < ts <= T; ``between`` is inclusive and never after T."""
+        end = self.t
+        conds: list[exp.Expr] = []
+        if w.within is not None:
+            since = self.ago(w.within.seconds)
+            if since is not None:
+                conds.append(exp.GT(this=ts.copy(), expression=self.timestamp(since)))
+        elif w.between is not None:
+            conds.append(exp.GTE(this=ts.copy(), expression=self.timestamp(w.between[0])))
+            end = min(end, w.between[1])
+        conds.append(exp.LTE(this=ts.copy(), expression=self.timestamp(end)))
+        return conds
+
+    def event(self, n: Event, positive: bool) -> exp.Expr:
+        properties = _col("e", "properties")
+        filters = [_eq_any(_col("e", "event"), [exp.Literal.string(name) for name in n.names])]
+        filters += self.window(_col("e", "ts"), n.window)
+        for f in n.where:
+            filters += [self.test(self.event_property(properties, f, c), c, True) for c in f.tests]
+        rows = _Rows("events", "e", filters, lambda prop: self.sql.number(self.sql.json_text(properties.copy(), prop)))
+        return self.aggregate(rows, n.agg, positive)
+
+    def event_property(self, properties: exp.Expr, f: PropFilter, c: Compare) -> exp.Expr:
+        """An event property read as the type of the value it is compared with."""
+        text = self.sql.json_text(properties.copy(), f.prop)
+        if c.vtype is T.NUMBER:
+            return self.sql.number(text)
+        if c.vtype is T.BOOLEAN:
+            return self.sql.boolean(text)
+        return text
+
+    def orders(self, n: Orders, positive: bool) -> exp.Expr:
+        filters: list[exp.Expr] = []
+        if n.statuses:
+            filters.append(_eq_any(_col("o", "status"), [exp.Literal.string(s) for s in n.statuses]))
+        filters += self.window(_col("o", "ts"), n.window)
+        items: list[exp.Expr] = []
+        for f in n.where:
+            if f.target == "order":
+                filters += [self.test(_col("o", f.prop), c, True) for c in f.tests]
+            elif f.target == "item":
+                items += [self.test(_col("i", f.prop), c, True) for c in f.tests]
+            else:
+                raise RuleError([Problem("not_checked", f.path, "the rule was not checked; run check_rule first")])
+        if items:
+            link = exp.EQ(this=_col("i", "order_id"), expression=_col("o", "order_id"))
+            filters.append(_exists("order_items", "i", [link, *items]))
+        return self.aggregate(_Rows("orders", "o", filters, lambda prop: _col("o", prop)), n.agg, positive)
+
+    def aggregate(self, rows: _Rows, agg: Aggregate, positive: bool) -> exp.Expr:
+        """The tests on one aggregate of *rows* (see the module doc for the shapes)."""
+        if agg.func in (AggFunc.COUNT, AggFunc.DISTINCT_DAYS):
+            presence = _presence(agg.tests)
+            some = exp.Exists(this=rows.select(exp.Literal.number(1)))
+            if presence == "some":
+                return some
+            if presence == "none":
+                return exp.not_(some)
+            if presence is not None:
+                return exp.Boolean(this=presence == "always")
+        value = self.aggregate_value(rows, agg)
+        empty_passes = agg.func in _ZERO_WHEN_EMPTY and _holds(agg.tests, 0)
+        grouped = rows.select(rows.profile_id, correlated=False).group_by(rows.profile_id.copy())
+        member = _col("p", "profile_id")
+        passing = _and(self.test(value, c, True) for c in agg.tests)
+        if empty_passes:
+            # Profiles without rows pass: keep everyone but those whose aggregate fails
+            # (count, sum and distinct_days are never NULL, so NOT needs no COALESCE).
+            return exp.not_(exp.In(this=member, query=grouped.having(exp.not_(passing)).subquery()))
+        return exp.In(this=member, query=grouped.having(passing).subquery())
+
+    def aggregate_value(self, rows: _Rows, agg: Aggregate) -> exp.Expr:
+        f = agg.func
+        if f is AggFunc.COUNT:
+            return exp.Count(this=exp.Star())
+        if f is AggFunc.DISTINCT_DAYS:
+            return exp.Count(this=exp.Distinct(expressions=[self.sql.local_date(rows.ts, self.zone)]))
+        if f is AggFunc.FIRST:
+            return exp.Min(this=rows.ts)
+        if f is AggFunc.LAST:
+            return exp.Max(this=rows.ts)
+        if agg.prop is None:
+            raise RuleError([Problem("missing_prop", agg.path, f"{f.value} needs prop")])
+        measure = rows.measure(agg.prop)
+        if f is AggFunc.SUM:
+            # A sum over no values (no rows, or the property missing on every row) is 0.
+            return exp.Coalesce(this=exp.Sum(this=measure), expressions=[exp.Literal.number(0)])
+        if f is AggFunc.AVG:
+            return exp.Avg(this=measure)
+        return exp.Min(this=measure) if f is AggFunc.MIN else exp.Max(this=measure)

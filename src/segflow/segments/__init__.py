@@ -1,0 +1,1 @@
+"""Segments: previews now; static and dynamic segments with refresh and history later."""

@@ -1,0 +1,244 @@
+"""Materialising traits: every definition → one column of the ``traits`` table, atomically.
+
+    >>> summary = refresh_traits(ws, as_of=datetime(2026, 3, 1, tzinfo=timezone.utc))  # doctest: +SKIP
+    >>> summary["traits"]["email_open_rate_90d"]                                        # doctest: +SKIP
+    {'kind': 'ratio', 'type': 'number', 'non_null': 812, 'seconds': 0.04, ...}
+
+How a refresh runs:
+
+1. every file in ``traits/`` is loaded and checked, and every query compiled; any
+   problem raises :class:`~segflow.errors.SchemaError` before anything is written;
+2. in one warehouse transaction, each trait's query (:func:`~segflow.traits.compile.compile_trait`)
+   fills a temporary table (timed per trait), then
+   ``CREATE OR REPLACE TABLE traits AS SELECT profile_id, <one column per trait> ...``
+   joins them to every profile, and the ``trait_state`` table is rewritten;
+3. COMMIT — or, on any error, ROLLBACK: the previous ``traits`` table is untouched.
+
+``trait_state`` (warehouse, one row per materialised trait) records what each column
+holds: ``name, kind, type, file, fingerprint, as_of, refreshed_at, seconds, non_null``.
+``as_of`` is the time the column was computed as of; :func:`last_refresh` reads it.
+
+With ``names``, only those traits are recomputed (plus any trait that is new or whose
+definition changed since it was stored); the others keep their stored column and
+their ``as_of``. Traits whose file was removed are dropped from the table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
+
+from segflow.errors import QueryError, SchemaError
+from segflow.schema.types import AttributeType as T
+from segflow.traits.compile import compile_trait_sql, sql_type
+from segflow.traits.definition import ZERO_WHEN_EMPTY, TraitDefinition, load_trait_definitions
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segflow.workspace import Workspace
+
+__all__ = ["STATE_TABLE", "TraitProgress", "last_refresh", "refresh_traits", "trait_columns"]
+
+#: The warehouse table recording, per materialised trait, what its column holds.
+STATE_TABLE = "trait_state"
+_STATE_DDL = (
+    "name VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL, file VARCHAR, fingerprint VARCHAR, "
+    "as_of TIMESTAMPTZ NOT NULL, refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, non_null BIGINT"
+)
+_TEMP_PREFIX = "_segflow_trait_"
+_OLD = "_segflow_traits_old"
+
+#: ``progress(stage, done, total)``: called before each trait (stage = its name) and
+#: before the final write (stage ``"write"``, done = total).
+TraitProgress = Callable[[str, int, int], None]
+
+
+def trait_columns(ws: Workspace) -> tuple[dict[str, T], dict[str, T]]:
+    """The workspace's ``orders`` and ``order_items`` columns and types (built-in, declared, inferred)."""
+    registry = ws.registry
+    return (
+        {name: a.type for name, a in registry.attributes("orders").items()},
+        {name: a.type for name, a in registry.attributes("order_items").items()},
+    )
+
+
+def _col(table: str, name: str) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _as(value: exp.Expression, name: str) -> exp.Alias:
+    return exp.Alias(this=value, alias=exp.to_identifier(name, quoted=True))
+
+
+def _table(name: str, alias: str) -> exp.Table:
+    return exp.Table(
+        this=exp.to_identifier(name, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+    )
+
+
+def _utc(value: datetime | None) -> datetime:
+    when = value or datetime.now(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _state_rows(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [STATE_TABLE]
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    cursor = con.execute(f"SELECT * FROM {STATE_TABLE} ORDER BY name")
+    names = [d[0] for d in cursor.description]
+    rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+    for row in rows.values():  # DuckDB hands back its own UTC object; make it the stdlib one
+        for key in ("as_of", "refreshed_at"):
+            row[key] = row[key].astimezone(timezone.utc)
+    return rows
+
+
+def last_refresh(ws: Workspace) -> dict[str, Any] | None:
+    """What the ``traits`` table holds: ``{"as_of", "refreshed_at", "traits": {name: row}}``
+    (``as_of`` and ``refreshed_at`` of the latest refresh), or None before the first one."""
+    rows = _state_rows(ws.warehouse.con)
+    if not rows:
+        return None
+    latest = max(rows.values(), key=lambda r: r["refreshed_at"])
+    return {"as_of": latest["as_of"], "refreshed_at": latest["refreshed_at"], "traits": rows}
+
+
+def refresh_traits(
+    ws: Workspace,
+    *,
+    as_of: datetime | None = None,
+    names: list[str] | None = None,
+    progress: TraitProgress | None = None,
+) -> dict[str, Any]:
+    """Compute the traits defined in ``traits/`` as of *as_of* (default now, UTC) into ``traits``.
+
+    *names* limits the recomputation to those traits (see the module doc). Returns
+    ``{"as_of", "profiles", "seconds", "traits": {name: {"kind", "type", "file",
+    "non_null", "seconds", "as_of", "refreshed"}}}``; ``seconds`` of a trait is the time
+    its query took (None for a trait kept as it was). Raises :class:`SchemaError` for an
+    invalid definition or an unknown name in *names*; nothing is written then.
+    """
+    when = _utc(as_of)
+    orders, items = trait_columns(ws)
+    definitions = load_trait_definitions(ws.root, order_columns=orders, item_columns=items)
+    by_name = {t.name: t for t in definitions}
+    for name in names or ():
+        if name not in by_name:
+            known = ", ".join(by_name) or "none"
+            raise SchemaError(f"no trait {name!r} in traits/ (traits: {known})", code="unknown_trait", path=name)
+    if ws.read_only:
+        raise QueryError("cannot refresh traits: the workspace is open read-only", code="read_only")
+
+    wh = ws.warehouse
+    con = wh.con
+    previous = _state_rows(con)
+    stored = wh.columns("traits")
+    wanted = set(names) if names is not None else None
+
+    def keep(t: TraitDefinition) -> bool:
+        prev = previous.get(t.name)
+        return (wanted is not None and t.name not in wanted and prev is not None and t.name in stored
+                and prev["fingerprint"] == t.fingerprint() and prev["type"] == t.type.value)
+
+    carried = [t for t in definitions if keep(t)]
+    computed = [t for t in definitions if not keep(t)]
+    # Compile everything first: a bad time zone fails here, before the transaction.
+    queries = {t.name: compile_trait_sql(t, as_of=when, timezone=ws.config.timezone) for t in computed}
+
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    temps = {t.name: f"{_TEMP_PREFIX}{i}" for i, t in enumerate(computed)}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for i, t in enumerate(computed):
+            if progress:
+                progress(t.name, i, len(computed))
+            begun = time.perf_counter()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {temps[t.name]} AS {queries[t.name]}")
+            seconds[t.name] = time.perf_counter() - begun
+        if progress:
+            progress("write", len(computed), len(computed))
+        if carried:
+            keep_cols = [exp.column("profile_id", quoted=True), *(exp.column(t.name, quoted=True) for t in carried)]
+            old = sqlglot.select(*keep_cols).from_(exp.to_table("traits", quoted=True))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD} AS {old.sql(dialect='duckdb')}")
+        final = _final_select(definitions, temps, carried).sql(dialect="duckdb")
+        con.execute(f"CREATE OR REPLACE TABLE traits AS {final}")
+        con.execute("ALTER TABLE traits ALTER COLUMN profile_id SET NOT NULL")
+        counts = _non_null(con, definitions)
+        refreshed_at = datetime.now(timezone.utc)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({_STATE_DDL})")
+        con.execute(f"DELETE FROM {STATE_TABLE}")
+        rows = []
+        for t in definitions:
+            if t.name in seconds:
+                rows.append([t.name, t.kind.value, t.type.value, t.file, t.fingerprint(), when, refreshed_at,
+                             seconds[t.name], counts[t.name]])
+            else:
+                prev = previous[t.name]
+                rows.append([t.name, t.kind.value, t.type.value, t.file, t.fingerprint(), prev["as_of"],
+                             prev["refreshed_at"], prev["seconds"], counts[t.name]])
+        if rows:
+            con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        for table in [*temps.values(), *([_OLD] if carried else [])]:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+    profiles = int(con.execute("SELECT count(*) FROM traits").fetchall()[0][0])
+    summary_traits = {}
+    for row in rows:
+        name = str(row[0])
+        summary_traits[name] = {
+            "kind": row[1], "type": row[2], "file": row[3], "non_null": row[8],
+            "seconds": seconds.get(name), "as_of": row[5], "refreshed": name in seconds,
+        }
+    return {"as_of": when, "profiles": profiles, "seconds": time.perf_counter() - started, "traits": summary_traits}
+
+
+def _final_select(
+    definitions: list[TraitDefinition], temps: dict[str, str], carried: list[TraitDefinition]
+) -> exp.Select:
+    """Every profile with one column per trait, from the temporary tables (and the old table)."""
+    columns: list[exp.Expression] = [_as(_col("p", "profile_id"), "profile_id")]
+    joins: list[tuple[exp.Expression, exp.Expression]] = []
+    for i, t in enumerate(definitions):
+        if t.name in temps:
+            alias = f"t{i}"
+            value: exp.Expression = _col(alias, "value")
+            joins.append((_table(temps[t.name], alias),
+                          exp.EQ(this=_col(alias, "profile_id"), expression=_col("p", "profile_id"))))
+        else:
+            # Kept from the previous table; a profile added since gets the empty value.
+            value = _col("old", t.name)
+            if t.kind in ZERO_WHEN_EMPTY:
+                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+            value = exp.cast(value, sql_type(t.type))
+        columns.append(_as(value, t.name))
+    select = sqlglot.select(*columns).from_(_table("profiles", "p"))
+    for table, on in joins:
+        select = select.join(table, on=on, join_type="left")
+    if carried:
+        on = exp.EQ(this=_col("old", "profile_id"), expression=_col("p", "profile_id"))
+        select = select.join(_table(_OLD, "old"), on=on, join_type="left")
+    return select.order_by(_col("p", "profile_id"))
+
+
+def _non_null(con: duckdb.DuckDBPyConnection, definitions: list[TraitDefinition]) -> dict[str, int]:
+    if not definitions:
+        return {}
+    counts = [exp.Count(this=exp.column(t.name, quoted=True)) for t in definitions]
+    query = sqlglot.select(*counts).from_(exp.to_table("traits", quoted=True)).sql(dialect="duckdb")
+    row = con.execute(query).fetchall()[0]
+    return {t.name: int(n) for t, n in zip(definitions, row)}
