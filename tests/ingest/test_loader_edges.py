@@ -109,3 +109,14 @@ def test_several_files_with_a_rejects_folder(project: Workspace, write, tmp_path
     summaries = project.load("profiles", [a, b], rejects=out)
     assert [Path(s.rejects_file).name for s in summaries] == ["profiles-a.rejects.csv", "profiles-b.rejects.csv"]
     assert [rejects_of(s.rejects_file)[0]["profile_id"] for s in summaries] == ["p1", "p2"]
+
+
+def test_inference_looks_past_the_sample(project: Workspace, write, monkeypatch: pytest.MonkeyPatch) -> None:
+    import segflow.ingest.cleaning as cleaning
+
+    monkeypatch.setattr(cleaning, "_INFER_SAMPLE", 3)
+    rows = ["p1,,7,x", "p2,,8,y", "p3,,9,z", "p4,5,10,1", "p5,6,oops,2"]
+    [s] = project.load("profiles", [write("p.csv", "profile_id,late,mixed,words\n" + "\n".join(rows) + "\n")])
+    # late: empty in the sample, integers after it; mixed: integers in the sample, text after it.
+    assert s.new_attributes == {"late": "integer", "mixed": "string", "words": "string"}
+    assert s.rejected == 0

@@ -180,41 +180,74 @@ _INFER_ORDER = (
 )
 
 
+def _fits_sql(t: AttributeType, n: str) -> str:
+    """SQL that is true when the text *n* is a *t* as inference understands it."""
+    if t is AttributeType.INTEGER:
+        # No leading zeros: codes such as zip 007 stay text.
+        return f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)') AND {value_sql(t, n)} IS NOT NULL"
+    if t is AttributeType.NUMBER:
+        return f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?') AND {value_sql(t, n)} IS NOT NULL"
+    if t is AttributeType.BOOLEAN:
+        return f"lower({n}) IN ('true','false','yes','no')"
+    if t is AttributeType.DATE:
+        return f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {value_sql(t, n)} IS NOT NULL"
+    if t is AttributeType.TIMESTAMP:
+        return f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ].*') AND {value_sql(t, n)} IS NOT NULL"
+    if t is AttributeType.JSON:
+        return f"(starts_with({n}, '{{') OR starts_with({n}, '[')) AND json_valid({n})"
+    raise AssertionError(t)
+
+
+#: Rows a first inference pass looks at; candidates failing there are never tried on the whole file.
+_INFER_SAMPLE = 20_000
+
+
+def _fitting(
+    con: duckdb.DuckDBPyConnection, relation: str, where: str, tests: dict[str, list[AttributeType]]
+) -> dict[str, tuple[bool, list[AttributeType]]]:
+    """Per column: whether it has any value, and which candidate types fit every value."""
+    exprs, keys = [], []
+    for i, (c, types) in enumerate(tests.items()):
+        n = f"nullif(trim({q(c)}), '')"
+        exprs.append(f"count({n}) > 0")
+        keys.append((c, None))
+        for t in types:
+            exprs.append(f"coalesce(bool_and({_fits_sql(t, n)}) FILTER (WHERE {n} IS NOT NULL), false)")
+            keys.append((c, t))
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {relation}{where}").fetchall()[0]
+    out: dict[str, tuple[bool, list[AttributeType]]] = {}
+    for (c, t), ok in zip(keys, row):
+        if t is None:
+            out[c] = (bool(ok), [])
+        elif ok:
+            out[c][1].append(t)
+    return out
+
+
 def infer_types(con: duckdb.DuckDBPyConnection, source: Source, columns: list[str]) -> dict[str, AttributeType]:
-    """The narrowest type that fits every non-empty value of each of *columns*."""
+    """The narrowest type that fits every non-empty value of each of *columns*.
+
+    A first pass over a sample rules out most candidates cheaply (a column of words is
+    text after a few rows); the whole file is then checked only for the narrowest
+    candidate left per column, falling back to the next one if it fails.
+    """
     if not columns:
         return {}
-    exprs = []
-    for i, c in enumerate(columns):
-        n = f"nullif(trim({q(c)}), '')"
-        exprs.append(f"count({n}) AS c{i}")
-        for t in _INFER_ORDER:
-            test = f"{value_sql(t, n)} IS NOT NULL"
-            if t is AttributeType.INTEGER:
-                # No leading zeros: codes such as zip 007 stay text.
-                test = f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)') AND {test}"
-            elif t is AttributeType.NUMBER:
-                test = f"regexp_full_match({n}, '-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?') AND {test}"
-            elif t is AttributeType.BOOLEAN:
-                test = f"lower({n}) IN ('true','false','yes','no')"
-            elif t is AttributeType.DATE:
-                test = f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {test}"
-            elif t is AttributeType.TIMESTAMP:
-                test = f"regexp_full_match({n}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ].*') AND {test}"
-            elif t is AttributeType.JSON:
-                test = f"(starts_with({n}, '{{') OR starts_with({n}, '[')) AND json_valid({n})"
-            exprs.append(f"coalesce(bool_and({test}) FILTER (WHERE {n} IS NOT NULL), false) AS t{i}_{t.value}")
     where = " WHERE _parse_error IS NULL" if source.format == "jsonl" else ""
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {source.relation}{where}").fetchall()[0]
-    result: dict[str, AttributeType] = {}
-    width = 1 + len(_INFER_ORDER)
-    for i, c in enumerate(columns):
-        cells = row[i * width : (i + 1) * width]
-        chosen = AttributeType.STRING
-        if cells[0]:
-            for t, ok in zip(_INFER_ORDER, cells[1:]):
-                if ok:
-                    chosen = t
-                    break
-        result[c] = chosen
+    sample = f"(SELECT * FROM {source.relation}{where} LIMIT {_INFER_SAMPLE})"
+    fits = _fitting(con, sample, "", {c: list(_INFER_ORDER) for c in columns})
+    result = {c: AttributeType.STRING for c in columns}
+    # A column with no value in the sample keeps every candidate for the whole-file pass.
+    pending = {c: types if has_values else list(_INFER_ORDER) for c, (has_values, types) in fits.items()
+               if types or not has_values}
+    while pending:
+        full = _fitting(con, source.relation, where, {c: types[:1] for c, types in pending.items()})
+        nxt = {}
+        for c, types in pending.items():
+            has_values, ok = full[c]
+            if has_values and ok:
+                result[c] = types[0]
+            elif has_values and len(types) > 1:
+                nxt[c] = types[1:]
+        pending = nxt
     return result
