@@ -92,10 +92,12 @@ def check_context() -> CheckContext:
 TEXTS = (
     "Beijing", "beijing", "BEIJING", "Bei", "Beijing ", "北京", "北京市", "上海", "Москва", "москва", "😀", "a😀b",
     "50%", "50%_off", "a_b", "axb", "C:\\dir", "\\", "Z", "z", "é", "e\u0301", "ß", "ss", "İ", "it's", "a.b",
+    'say "hi"', "line\nbreak",
 )
 #: Text a rule compares with: the pool plus fragments (substrings, prefixes, wildcards).
 RULE_TEXTS = TEXTS + ("jing", "京", "%", "_", "Mo", "ск", "", "a", "dir", "\\d", "b", "s")
 INTS = (-1, 0, 1, 2, 3, 5, 18, 22, 28, 100, 2**40, 2**53 + 1)
+SMALL_INTS = INTS[:-1]
 #: Doubles that add up exactly (multiples of 1/4) plus two that do not (0.1, 0.3).
 FLOATS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 12.5, 100.0, -3.25, 0.1, 0.3)
 DECIMALS = tuple(Decimal(x) for x in ("0", "0.1", "0.2", "19.99", "100", "100.0001", "-5.5", "0.0001", "999999.9999", "12.5"))
@@ -111,6 +113,7 @@ PROPERTY_VALUES: dict[str, tuple[Any, ...]] = {
     "qty": (0, 1, 2, 3, "2", None),
     "类别": TEXTS,
     "a.b": ("x", 1, True),
+    "$.price": (7, "7"),
 }
 RULE_PROPERTIES = (*PROPERTY_VALUES, "missing", "it's")
 
@@ -266,35 +269,69 @@ _JITTER = (timedelta(0), timedelta(0), timedelta(seconds=-1), timedelta(seconds=
            timedelta(microseconds=-1), timedelta(microseconds=1))
 
 
-def timestamp(ch: Chooser, as_of: datetime, zone: str) -> datetime:
+@dataclass(frozen=True)
+class Scene:
+    """What one case revolves around: T, the zone, and a few durations and event names
+    that both the data and the rule use often, so windows meet rows at their edges."""
+
+    as_of: datetime
+    zone: str
+    durations: tuple[str, ...]
+    day_durations: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @property
+    def today(self) -> date:
+        return local_today(self.as_of, self.zone)
+
+    def duration(self, ch: Chooser, *, days: bool = False) -> str:
+        focus = self.day_durations if days else self.durations
+        return ch.choice(focus) if not ch.chance(25) else ch.choice(DAY_DURATIONS if days else DURATIONS)
+
+
+def make_scene(ch: Chooser) -> Scene:
+    return Scene(
+        as_of=ch.choice(AS_OF),
+        zone=ch.choice(ZONES),
+        durations=tuple(ch.subset(DURATIONS, 1, 2)),
+        day_durations=tuple(ch.subset(DAY_DURATIONS, 1, 2)),
+        names=tuple(ch.subset(EVENT_NAMES, 1, 3)),
+    )
+
+
+def timestamp(ch: Chooser, scene: Scene) -> datetime:
     """An instant around T: window edges (T - d, ± 1 s or 1 µs), T itself, just after T,
     local and UTC midnights of the last days, or anything in the last ~400 days."""
-    kind = ch.integer(0, 4)
-    if kind == 0:
-        return as_of - timedelta(seconds=duration_seconds(ch.choice(DURATIONS))) + ch.choice(_JITTER)
-    if kind == 1:
+    as_of, zone = scene.as_of, scene.zone
+    kind = ch.integer(0, 5)
+    if kind <= 1:
+        return as_of - timedelta(seconds=duration_seconds(scene.duration(ch))) + ch.choice(_JITTER)
+    if kind == 2:
         return as_of + ch.choice((timedelta(0), timedelta(microseconds=1), timedelta(seconds=1),
                                   timedelta(days=1), timedelta(microseconds=-1)))
-    if kind == 2:
+    if kind == 3:
         k = ch.choice((0, -1, 1, 2, 3, 6, 7, 8, 30))
         day = local_today(as_of, zone) - timedelta(days=k)
         midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
         return midnight + ch.choice((timedelta(0), timedelta(0), timedelta(microseconds=-1)))
-    if kind == 3:
+    if kind == 4:
         k = ch.choice((0, 1, 2, 7, 31))
         return datetime.combine(as_of.astimezone(UTC).date() - timedelta(days=k), time(0), tzinfo=UTC)
     return as_of - timedelta(seconds=ch.integer(0, 400 * 86400))
 
 
-def a_date(ch: Chooser, as_of: datetime, zone: str) -> date:
-    """A date around T's local date D, a Feb 29, a year end, or a birthday whose
-    anniversary falls just before, on or after D."""
-    today = local_today(as_of, zone)
-    kind = ch.integer(0, 2)
+def a_date(ch: Chooser, scene: Scene) -> date:
+    """A date around T's local date D (D - d ± 1 for the scene's durations), a Feb 29, a
+    year end, or a birthday whose anniversary falls just before, on or after D."""
+    today = scene.today
+    kind = ch.integer(0, 3)
     if kind == 0:
         k = ch.choice((0, -1, 1, 2, -3, -6, -7, -8, -14, -15, -29, -30, -31, -365, -366))
         return today + timedelta(days=k)
     if kind == 1:
+        days = duration_seconds(scene.duration(ch, days=True)) // 86400
+        return today - timedelta(days=days + ch.choice((0, 0, -1, 1)))
+    if kind == 2:
         return ch.choice((date(2000, 2, 29), date(2004, 2, 29), date(1999, 12, 31), date(2000, 1, 1),
                           date(1990, 3, 1), date(1990, 2, 28), date(1985, 12, 31), date(1985, 1, 1)))
     d = today + timedelta(days=ch.integer(-2, 9))
@@ -317,7 +354,7 @@ def iso_instant(ch: Chooser, ts: datetime) -> str:
 # -- data ---------------------------------------------------------------------------------------------
 
 
-def value_of(ch: Chooser, t: T, as_of: datetime, zone: str) -> Any:
+def value_of(ch: Chooser, t: T, scene: Scene) -> Any:
     if t is T.STRING:
         return ch.choice(TEXTS)
     if t is T.INTEGER:
@@ -329,25 +366,25 @@ def value_of(ch: Chooser, t: T, as_of: datetime, zone: str) -> Any:
     if t is T.BOOLEAN:
         return ch.boolean()
     if t is T.DATE:
-        return a_date(ch, as_of, zone)
+        return a_date(ch, scene)
     if t is T.TIMESTAMP:
-        return timestamp(ch, as_of, zone)
+        return timestamp(ch, scene)
     if t is T.LIST:
         return ch.subset(TEXTS, 0, 3)
     raise AssertionError(t)
 
 
-def dataset(ch: Chooser, as_of: datetime, zone: str) -> dict[str, list[dict[str, Any]]]:
+def dataset(ch: Chooser, scene: Scene) -> dict[str, list[dict[str, Any]]]:
     """Rows of every table: 3-12 profiles and what they did, missing values everywhere."""
     n = ch.integer(3, 12)
     id_style = ch.choice(("p", "p", "用户", "п"))
     ids = [f"{id_style}{i}" for i in range(1, n + 1)]
 
     def v(t: T, p_none: int = 25) -> Any:
-        return None if ch.chance(p_none) else value_of(ch, t, as_of, zone)
+        return None if ch.chance(p_none) else value_of(ch, t, scene)
 
     def ts(p_none: int = 0) -> datetime | None:
-        return None if ch.chance(p_none) else timestamp(ch, as_of, zone)
+        return None if ch.chance(p_none) else timestamp(ch, scene)
 
     def maybe(options: Sequence[Any], p_none: int) -> Any:
         return None if ch.chance(p_none) else ch.choice(options)
@@ -391,7 +428,7 @@ def dataset(ch: Chooser, as_of: datetime, zone: str) -> dict[str, list[dict[str,
         pid = owner() if not ch.chance(15) else ch.choice((None, "ghost"))
         events.append({
             "event_id": f"e{i}", "profile_id": pid, "anonymous_id": "anon" if pid is None else None,
-            "event": ch.choice(EVENT_NAMES), "ts": ts(), "properties": props, "channel": None, "source": None,
+            "event": ch.choice(scene.names) if not ch.chance(20) else ch.choice(EVENT_NAMES), "ts": ts(), "properties": props, "channel": None, "source": None,
         })
 
     orders, items = [], []
@@ -406,7 +443,9 @@ def dataset(ch: Chooser, as_of: datetime, zone: str) -> dict[str, list[dict[str,
             "currency": maybe(("CNY", "USD"), 50),
             "channel": maybe(("app", "web", "小程序"), 50),
             "store": v(T.STRING, 50),
-            "points": v(T.INTEGER, 50),
+            # not INTS: integers above 2**53 in an aggregated column hit a known, reported
+            # precision problem (test_differential: max_of_a_big_integer_column_*)
+            "points": None if ch.chance(50) else ch.choice(SMALL_INTS),
             "discount": v(T.NUMBER, 50),
         })
         for sku in ch.subset(("A1", "B2", "C3", "貨4"), 0, 3):
@@ -454,10 +493,9 @@ def dataset(ch: Chooser, as_of: datetime, zone: str) -> dict[str, list[dict[str,
 class RuleMaker:
     """Makes rule data for one dataset (T and zone fixed), aiming at its values half the time."""
 
-    def __init__(self, ch: Chooser, as_of: datetime, zone: str, data: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(self, ch: Chooser, scene: Scene, data: dict[str, list[dict[str, Any]]]) -> None:
         self.ch = ch
-        self.as_of = as_of
-        self.zone = zone
+        self.scene = scene
         self.data = data
 
     def seen(self, table: str, column: str) -> tuple[Any, ...]:
@@ -484,7 +522,7 @@ class RuleMaker:
 
     # -- literal values of a type (typed, then written as rule data) ---------------
     def typed(self, t: T, seen: tuple[Any, ...] = ()) -> Any:
-        if seen and self.ch.boolean():
+        if seen and self.ch.chance(60):
             return self.pick(seen)
         if t is T.STRING or t is T.LIST:
             return self.pick(RULE_TEXTS)
@@ -497,9 +535,9 @@ class RuleMaker:
         if t is T.BOOLEAN:
             return self.ch.boolean()
         if t is T.DATE:
-            return a_date(self.ch, self.as_of, self.zone)
+            return a_date(self.ch, self.scene)
         if t is T.TIMESTAMP:
-            return timestamp(self.ch, self.as_of, self.zone)
+            return timestamp(self.ch, self.scene)
         raise AssertionError(t)
 
     def written(self, value: Any, t: T) -> Any:
@@ -522,7 +560,9 @@ class RuleMaker:
 
     def compare(self, t: T, *, ops: frozenset[Op] | None = None, seen: tuple[Any, ...] = ()) -> tuple[str, Any]:
         """One operator and its value for a left-hand side of type *t*."""
-        op = self.pick(sorted(ops if ops is not None else OPERATORS_BY_TYPE[t], key=lambda o: o.value))
+        allowed = sorted(ops if ops is not None else OPERATORS_BY_TYPE[t], key=lambda o: o.value)
+        calendar = [o for o in allowed if o in (Op.WITHIN, Op.BEFORE, Op.ANNIVERSARY_WITHIN, Op.ANNIVERSARY_MONTH)]
+        op = self.pick(calendar if calendar and self.ch.boolean() else allowed)
         if op is Op.IS_NULL:
             return op.value, self.ch.boolean()
         if op in (Op.IN, Op.NOT_IN):
@@ -533,19 +573,23 @@ class RuleMaker:
                 a, b = b, a
             return op.value, [a, b]
         if op in (Op.WITHIN, Op.BEFORE):
-            return op.value, self.pick(DAY_DURATIONS if t is T.DATE else DURATIONS)
+            return op.value, self.scene.duration(self.ch, days=t is T.DATE)
         if op is Op.ANNIVERSARY_WITHIN:
             return op.value, self.pick(DAY_DURATIONS)
         if op is Op.ANNIVERSARY_MONTH:
-            month = local_today(self.as_of, self.zone).month
+            month = self.scene.today.month
             return op.value, self.pick(("current", month, month % 12 + 1, 2, 12))
         if op in (Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH):
             return op.value, self.typed(T.STRING, tuple(x for x in seen if isinstance(x, str)))
         return op.value, self.written(self.typed(t, seen), t)
 
+    def count(self, low: int, high: int) -> int:
+        """How many (tests, filters...): mostly *low* or low + 1, sometimes up to *high*."""
+        return min(high, low + (0 if not self.ch.chance(25) else self.ch.integer(1, max(1, high - low))))
+
     def tests(self, t: T, *, min_size: int = 1, max_size: int = 2, seen: tuple[Any, ...] = ()) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for _ in range(self.ch.integer(min_size, max_size)):
+        for _ in range(self.count(min_size, max_size)):
             key, value = self.compare(t, seen=seen)
             out[key] = value
         return out
@@ -553,7 +597,10 @@ class RuleMaker:
     # -- leaves --------------------------------------------------------------------------------
     def attr(self) -> dict[str, Any]:
         table = "accounts" if self.ch.chance(20) else "profiles"
-        name = self.pick(sorted(SCHEMA[table]))
+        names = sorted(SCHEMA[table])
+        if self.ch.chance(35):  # calendar columns hide the most edges
+            names = [n for n in names if SCHEMA[table][n] in (T.DATE, T.TIMESTAMP)]
+        name = self.pick(names)
         label = f"account.{name}" if table == "accounts" else name
         return {"attr": label, **self.tests(SCHEMA[table][name], seen=self.seen(table, name))}
 
@@ -588,9 +635,9 @@ class RuleMaker:
     def window(self) -> dict[str, Any]:
         kind = self.pick(("none", "within", "between", "none", "within"))
         if kind == "within":
-            return {"within": self.pick(DURATIONS)}
+            return {"within": self.scene.duration(self.ch)}
         if kind == "between":
-            a, b = sorted((timestamp(self.ch, self.as_of, self.zone), timestamp(self.ch, self.as_of, self.zone)))
+            a, b = sorted((timestamp(self.ch, self.scene), timestamp(self.ch, self.scene)))
             lo, hi = self.written(a, T.TIMESTAMP), iso_instant(self.ch, b)
             if self._sort_key(lo, T.TIMESTAMP) > self._sort_key(hi, T.TIMESTAMP):
                 lo = iso_instant(self.ch, a)
@@ -599,9 +646,10 @@ class RuleMaker:
 
     def event_where(self) -> dict[str, Any]:
         where: dict[str, Any] = {}
-        for _ in range(self.ch.integer(1, 2)):
-            prop = self.pick(RULE_PROPERTIES)
+        for _ in range(self.count(1, 2)):
             literal_type = self.pick((T.STRING, T.NUMBER, T.BOOLEAN))
+            likely = {T.STRING: ("category", "类别", "price"), T.NUMBER: ("price", "qty"), T.BOOLEAN: ("flag",)}
+            prop = self.pick(likely[literal_type] if self.ch.chance(70) else RULE_PROPERTIES)
             seen = self.seen_properties(prop, literal_type)
             form = self.pick(("bare", "tests", "list"))
             if form == "bare" and literal_type is not T.BOOLEAN or form == "bare" and self.ch.boolean():
@@ -611,16 +659,16 @@ class RuleMaker:
             else:
                 ops = OPERATORS_BY_TYPE[literal_type]
                 tests = {}
-                for _ in range(self.ch.integer(1, 2)):
+                for _ in range(self.count(1, 2)):
                     key, value = self.compare(literal_type, ops=ops, seen=seen)
                     tests[key] = value
                 where[prop] = tests
         return where
 
     def event(self) -> dict[str, Any]:
-        names = self.ch.subset(EVENT_NAMES, 1, 2)
+        names = self.ch.subset(self.scene.names if not self.ch.chance(20) else EVENT_NAMES, 1, 2)
         rule: dict[str, Any] = {"event": names[0] if len(names) == 1 and self.ch.boolean() else names}
-        if self.ch.boolean():
+        if self.ch.chance(40):
             rule["where"] = self.event_where()
         rule.update(self.window())
         agg = self.pick(("default", "count", "sum", "avg", "min", "max", "distinct_days", "first", "last", "count"))
@@ -637,7 +685,7 @@ class RuleMaker:
         columns = {**{k: v for k, v in SCHEMA["order_items"].items() if k != "order_id"},
                    **{k: v for k, v in SCHEMA["orders"].items() if k != "profile_id"}}
         where: dict[str, Any] = {}
-        for _ in range(self.ch.integer(1, 2)):
+        for _ in range(self.count(1, 2)):
             col = self.pick(sorted(columns))
             t = columns[col]
             seen = self.seen("orders" if col in SCHEMA["orders"] else "order_items", col)
@@ -659,7 +707,7 @@ class RuleMaker:
             spec["status"] = self.ch.subset(ORDER_STATUSES, 1, 3)
         elif status == "any":
             spec["status"] = "any"
-        if self.ch.boolean():
+        if self.ch.chance(40):
             spec["where"] = self.order_where()
         spec.update(self.window())
         agg = self.pick(("default", "count", "total", "sum", "avg", "min", "max", "first", "last", "count"))
@@ -694,12 +742,18 @@ class RuleMaker:
         return getattr(self, kind)()
 
 
-def make_case(ch: Chooser) -> Case:
-    as_of = ch.choice(AS_OF)
-    zone = ch.choice(ZONES)
-    data = dataset(ch, as_of, zone)
-    rule = RuleMaker(ch, as_of, zone, data).rule()
-    return Case(data=data, as_of=as_of, timezone=zone, rule=rule)
+def make_case(ch: Chooser, *, many: int = 1) -> Case:
+    """A scene, a dataset and a rule; with *many* > 1 the rule is an all/any of up to that
+    many random rules (the test checks every condition of a rule separately, so this
+    checks many conditions for one loaded dataset)."""
+    scene = make_scene(ch)
+    data = dataset(ch, scene)
+    maker = RuleMaker(ch, scene, data)
+    if many <= 1:
+        rule = maker.rule()
+    else:
+        rule = {ch.choice(("any", "all")): [maker.rule() for _ in range(ch.integer(max(1, many // 2), many))]}
+    return Case(data=data, as_of=scene.as_of, timezone=scene.zone, rule=rule)
 
 
 @st.composite
@@ -708,8 +762,12 @@ def drawn_cases(draw: Any) -> Case:
     return make_case(DrawChooser(draw))
 
 
+#: How many random rules a seeded case checks at once (see :func:`make_case`).
+SEEDED_RULES = 10
+
+
 def seeded_case(seed: int) -> Case:
-    case = make_case(RandomChooser(random.Random(seed)))
+    case = make_case(RandomChooser(random.Random(seed)), many=SEEDED_RULES)
     case.extra["seed"] = seed
     return case
 

@@ -987,3 +987,13 @@ all:
 def test_spec_example_dormant_high_value(amounts_and_days: list[tuple[str, int]], expected: bool) -> None:
     data = with_orders(*(order(f"o{i}", ago(days), amount) for i, (amount, days) in enumerate(amounts_and_days)))
     assert run(DORMANT_HIGH_VALUE, data) is expected
+
+
+def test_an_unknown_time_zone_is_an_error() -> None:
+    from segflow.errors import SegflowError
+
+    with pytest.raises(SegflowError) as info:
+        evaluate(checked("{all: []}"), profile(), as_of=T0, timezone="Mars/Olympus")
+    assert (info.value.code, str(info.value)) == (
+        "bad_timezone", "unknown time zone 'Mars/Olympus' (use an IANA name such as Asia/Shanghai)"
+    )

@@ -15,11 +15,15 @@ workspace zone and not on a row (window bounds, T's local date, the month-days o
 "anniversary within 7 days", the sample threshold) is computed here in Python, so the
 SQL needs no date arithmetic and reads the same on every engine.
 
-Shapes (measured, see docs/benchmarks.md): every leaf over another table is a
-correlated ``EXISTS``; "has at least one row" / "has none" (``count >= 1``,
-``count = 0``, ``distinct_days >= 1``, ...) are ``EXISTS`` / ``NOT EXISTS``; any other
-aggregate test is a grouped subquery (``profile_id IN (SELECT ... GROUP BY ... HAVING
-...)``, negated when profiles without rows pass the test, e.g. ``sum < 100``).
+Shapes (chosen by measurement on the generated shop, 1M profiles / 53M events): a test
+that a profile has a row of another table — ``count >= 1``, ``count = 0``, tags,
+segments, memberships, accounts — is a correlated ``EXISTS``; under a negation the
+dialect picks ``NOT EXISTS`` (PostgreSQL: an anti join) or ``NOT profile_id IN (...)``
+(DuckDB, where NOT EXISTS costs 2-3x). Any other aggregate test is a grouped subquery,
+``profile_id IN (SELECT profile_id ... GROUP BY profile_id HAVING ...)``, negated when
+profiles without rows pass it (``sum < 100``); correlated aggregates (``EXISTS (...
+HAVING ...)``, scalar subqueries) were 2-5x slower on DuckDB and do not finish on
+PostgreSQL, and one aggregate pass over all events was 4x slower than either.
 
 Two-valued logic: a comparison with NULL is UNKNOWN in SQL, which ``WHERE``, ``AND``
 and ``OR`` treat like FALSE but ``NOT`` keeps UNKNOWN. So a comparison is wrapped as
@@ -119,9 +123,9 @@ def _and(conds: Iterable[exp.Expr]) -> exp.Expr:
     return exp.and_(*items) if items else exp.true()
 
 
-def _exists(table: str, alias: str, conds: list[exp.Expr]) -> exp.Expr:
-    """``EXISTS (SELECT 1 FROM table AS alias WHERE conds)``."""
-    return exp.Exists(this=sqlglot.select(exp.Literal.number(1)).from_(_table(table, alias)).where(_and(conds)))
+def _exists(source: exp.Expr, conds: list[exp.Expr]) -> exp.Expr:
+    """``EXISTS (SELECT 1 FROM source WHERE conds)``."""
+    return exp.Exists(this=sqlglot.select(exp.Literal.number(1)).from_(source).where(_and(conds)))
 
 
 def _is_null(value: exp.Expr) -> exp.Expr:
@@ -244,16 +248,6 @@ class _Rows:
     def ts(self) -> exp.Column:
         return _col(self.alias, "ts")
 
-    def select(self, *columns: exp.Expr, correlated: bool = True) -> exp.Select:
-        """``SELECT columns FROM table WHERE filters``, for the outer profile when *correlated*,
-        else for every (identified) profile."""
-        own: exp.Expr
-        if correlated:
-            own = exp.EQ(this=self.profile_id, expression=_col("p", "profile_id"))
-        else:
-            own = exp.not_(_is_null(self.profile_id))
-        return sqlglot.select(*columns).from_(_table(self.table, self.alias)).where(_and([own, *self.filters]))
-
 
 class _Compiler:
     def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
@@ -321,6 +315,8 @@ class _Compiler:
         return exp.or_(*(self.condition(item, positive) for item in n.items))
 
     def not_(self, n: Not, positive: bool) -> exp.Expr:
+        if isinstance(n.item, Not):  # two-valued logic: not not x is x
+            return self.condition(n.item.item, positive)
         return exp.not_(self.condition(n.item, not positive))
 
     # -- comparisons -----------------------------------------------------------------
@@ -417,38 +413,43 @@ class _Compiler:
     def calendar_date(self, value: exp.Expr, vtype: T | None) -> exp.Expr:
         return value if vtype is T.DATE else self.sql.local_date(value, self.zone)
 
-    def related(self, rows: Callable[[list[exp.Expr]], exp.Expr], value: exp.Expr,
-                tests: tuple[Compare, ...]) -> exp.Expr:
+    def related(self, rows: Callable[[list[exp.Expr], bool], exp.Expr], value: exp.Expr,
+                tests: tuple[Compare, ...], positive: bool) -> exp.Expr:
         """Tests on a value in rows of another table (accounts, traits, tag assignments).
 
-        The positive tests must hold on one row: ``EXISTS (... AND tests)``; a negative
-        test is the complement of its twin: ``NOT EXISTS (... AND twin)``, and
-        ``is_null: true`` is ``NOT EXISTS (... AND value IS NOT NULL)``, so a profile with
-        no such row behaves as one whose value is missing.
+        The positive tests must hold on one row: "has a row with tests"; a negative test is
+        the complement of its twin: "has no row with twin", and ``is_null: true`` is "has
+        no row with a value", so a profile with no such row behaves as one whose value is
+        missing. ``rows(conds, positive)`` builds "has a row with conds".
         """
         together: list[exp.Expr] = []
         negated: list[exp.Expr] = []
         for c in tests:
             twin = POSITIVE_TWIN.get(c.op)
             if twin is not None:
-                negated.append(exp.not_(rows([self.predicate(value, replace(c, op=twin))])))
+                negated.append(exp.not_(rows([self.predicate(value, replace(c, op=twin))], not positive)))
             elif c.op is Op.IS_NULL and c.value:
-                negated.append(exp.not_(rows([exp.not_(_is_null(value))])))
+                negated.append(exp.not_(rows([exp.not_(_is_null(value))], not positive)))
             else:
                 together.append(self.test(value, c, True))
-        first = [rows(together)] if together or not tests else []
+        first = [rows(together, positive)] if together or not tests else []
         return _and([*first, *negated])
 
     # -- profile leaves --------------------------------------------------------------
     def attr(self, n: Attr, positive: bool) -> exp.Expr:
         if n.account:
-            link = exp.EQ(this=_col("a", "account_id"), expression=_col("p", "account_id"))
-            return self.related(lambda conds: _exists("accounts", "a", [link.copy(), *conds]),
-                                _col("a", n.name), n.tests)
+            def accounts(conds: list[exp.Expr], positive: bool) -> exp.Expr:
+                return self.has_row("accounts", "a", conds, positive, key="account_id",
+                                    outer=_col("p", "account_id"), nullable=True)
+
+            return self.related(accounts, _col("a", n.name), n.tests, positive)
         return _and(self.test(_col("p", n.name), c, positive) for c in n.tests)
 
     def trait(self, n: Trait, positive: bool) -> exp.Expr:
-        return self.related(lambda conds: self.exists("traits", "tr", conds), _col("tr", n.name), n.tests)
+        def traits(conds: list[exp.Expr], positive: bool) -> exp.Expr:
+            return self.has_row("traits", "tr", conds, positive)
+
+        return self.related(traits, _col("tr", n.name), n.tests, positive)
 
     def tag(self, n: Tag, positive: bool) -> exp.Expr:
         now = self.timestamp(self.t)
@@ -457,20 +458,22 @@ class _Compiler:
             _null_or(_col("t", "assigned_at"), exp.LTE(this=_col("t", "assigned_at"), expression=now.copy())),
             _null_or(_col("t", "expires_at"), exp.GT(this=_col("t", "expires_at"), expression=now.copy())),
         ]
-        return self.related(lambda conds: self.exists("tag_assignments", "t", [*(a.copy() for a in active), *conds]),
-                            _col("t", "value"), n.tests)
+        def assignments(conds: list[exp.Expr], positive: bool) -> exp.Expr:
+            return self.has_row("tag_assignments", "t", [*(a.copy() for a in active), *conds], positive)
+
+        return self.related(assignments, _col("t", "value"), n.tests, positive)
 
     def segment(self, n: SegmentRef, positive: bool) -> exp.Expr:
-        return self.exists("segment_members", "s", [
+        return self.has_row("segment_members", "s", [
             exp.EQ(this=_col("s", "segment"), expression=exp.Literal.string(n.name)),
-        ])
+        ], positive)
 
     def member_of(self, n: MemberOf, positive: bool) -> exp.Expr:
         conds: list[exp.Expr] = [exp.EQ(this=_col("m", "kind"), expression=exp.Literal.string(n.kind))]
         if n.key is not None:
             conds.append(exp.EQ(this=_col("m", "key"), expression=exp.Literal.string(n.key)))
         conds.append(_null_or(_col("m", "since"), exp.LTE(this=_col("m", "since"), expression=self.timestamp(self.t))))
-        return self.exists("memberships", "m", conds)
+        return self.has_row("memberships", "m", conds, positive)
 
     def subscribed(self, n: Subscribed, positive: bool) -> exp.Expr:
         conds: list[exp.Expr] = [exp.EQ(this=_col("sub", "channel"), expression=exp.Literal.string(n.channel))]
@@ -478,7 +481,7 @@ class _Compiler:
             conds.append(exp.EQ(this=_col("sub", "topic"), expression=exp.Literal.string(n.topic)))
         conds.append(exp.EQ(this=_col("sub", "status"), expression=exp.Literal.string("opted_in")))
         conds.append(_null_or(_col("sub", "ts"), exp.LTE(this=_col("sub", "ts"), expression=self.timestamp(self.t))))
-        opted_in = self.exists("subscriptions", "sub", conds)
+        opted_in = self.has_row("subscriptions", "sub", conds, positive)
         address = {"email": "email", "sms": "phone"}.get(n.channel)
         if address is None:
             return opted_in
@@ -490,9 +493,35 @@ class _Compiler:
         threshold = math.ceil(n.fraction * 2**32)
         return exp.LT(this=self.sql.md5_bucket(key), expression=exp.Literal.number(threshold))
 
-    def exists(self, table: str, alias: str, conds: list[exp.Expr]) -> exp.Expr:
-        """A row of *table* for the profile passing *conds*."""
-        return _exists(table, alias, [exp.EQ(this=_col(alias, "profile_id"), expression=_col("p", "profile_id")), *conds])
+    def has_row(self, table: str, alias: str, conds: list[exp.Expr], positive: bool, *, key: str = "profile_id",
+                outer: exp.Expr | None = None, nullable: bool = False) -> exp.Expr:
+        """Whether the profile has a row of *table* passing *conds* (or, with *outer*, the
+        row whose *key* is *outer*, which may be NULL when *nullable*).
+
+        A correlated ``EXISTS``, except where it will sit under a negation (not
+        *positive*) and the dialect writes anti joins as ``NOT IN`` (see
+        :attr:`~segflow.rules.dialects.SqlDialect.ANTI_JOIN`).
+        """
+        outer = outer if outer is not None else _col("p", "profile_id")
+        inner = _col(alias, key)
+        if positive or self.sql.ANTI_JOIN == "not_exists":
+            return _exists(_table(table, alias), [exp.EQ(this=inner, expression=outer), *conds])
+        keys = sqlglot.select(inner).from_(_table(table, alias)).where(_and([exp.not_(_is_null(inner.copy())), *conds]))
+        return self.in_keys(keys, positive, outer=outer, nullable=nullable)
+
+    def in_keys(self, keys: exp.Select, positive: bool, *, outer: exp.Expr | None = None,
+                nullable: bool = False) -> exp.Expr:
+        """Whether *outer* (default: the profile id) is one of the non-NULL keys *keys* selects:
+        ``outer IN (keys)``, or ``EXISTS (... keys ... = outer)`` under a negation when the
+        dialect writes anti joins as ``NOT EXISTS``."""
+        outer = outer if outer is not None else _col("p", "profile_id")
+        if not positive and self.sql.ANTI_JOIN == "not_exists":
+            name = keys.selects[0].alias_or_name
+            source = keys.subquery(exp.to_identifier("k", quoted=True))
+            return _exists(source, [exp.EQ(this=_col("k", name), expression=outer)])
+        member = exp.In(this=outer, query=keys.subquery())
+        # NULL IN (...) is UNKNOWN, which a NOT above would keep: make a missing key FALSE.
+        return exp.and_(exp.not_(_is_null(outer.copy())), member) if nullable else member
 
     # -- behaviour ---------------------------------------------------------------------
     def window(self, ts: exp.Expr, w: Window) -> list[exp.Expr]:
@@ -541,31 +570,30 @@ class _Compiler:
             else:
                 raise RuleError([Problem("not_checked", f.path, "the rule was not checked; run check_rule first")])
         if items:
-            link = exp.EQ(this=_col("i", "order_id"), expression=_col("o", "order_id"))
-            filters.append(_exists("order_items", "i", [link, *items]))
+            filters.append(self.has_row("order_items", "i", items, True, key="order_id", outer=_col("o", "order_id")))
         return self.aggregate(_Rows("orders", "o", filters, lambda prop: _col("o", prop)), n.agg, positive)
 
     def aggregate(self, rows: _Rows, agg: Aggregate, positive: bool) -> exp.Expr:
         """The tests on one aggregate of *rows* (see the module doc for the shapes)."""
         if agg.func in (AggFunc.COUNT, AggFunc.DISTINCT_DAYS):
             presence = _presence(agg.tests)
-            some = exp.Exists(this=rows.select(exp.Literal.number(1)))
             if presence == "some":
-                return some
+                return self.has_row(rows.table, rows.alias, rows.filters, positive)
             if presence == "none":
-                return exp.not_(some)
+                return exp.not_(self.has_row(rows.table, rows.alias, rows.filters, not positive))
             if presence is not None:
                 return exp.Boolean(this=presence == "always")
         value = self.aggregate_value(rows, agg)
         empty_passes = agg.func in _ZERO_WHEN_EMPTY and _holds(agg.tests, 0)
-        grouped = rows.select(rows.profile_id, correlated=False).group_by(rows.profile_id.copy())
-        member = _col("p", "profile_id")
+        pid = rows.profile_id
+        grouped = (sqlglot.select(pid).from_(_table(rows.table, rows.alias))
+                   .where(_and([exp.not_(_is_null(pid.copy())), *rows.filters])).group_by(pid.copy()))
         passing = _and(self.test(value, c, True) for c in agg.tests)
         if empty_passes:
             # Profiles without rows pass: keep everyone but those whose aggregate fails
             # (count, sum and distinct_days are never NULL, so NOT needs no COALESCE).
-            return exp.not_(exp.In(this=member, query=grouped.having(exp.not_(passing)).subquery()))
-        return exp.In(this=member, query=grouped.having(passing).subquery())
+            return exp.not_(self.in_keys(grouped.having(exp.not_(passing)), not positive))
+        return self.in_keys(grouped.having(passing), positive)
 
     def aggregate_value(self, rows: _Rows, agg: Aggregate) -> exp.Expr:
         f = agg.func

@@ -39,6 +39,11 @@ class SqlDialect(ABC):
 
     #: The sqlglot dialect used to render the query.
     NAME: ClassVar[str]
+    #: How "the profile has no row in T passing C" is written (chosen by measurement):
+    #: ``"not_in"`` — ``NOT p.profile_id IN (SELECT t.profile_id FROM t WHERE C)``, or
+    #: ``"not_exists"`` — ``NOT EXISTS (SELECT 1 FROM t WHERE t.profile_id = p.profile_id AND C)``.
+    #: "Has a row" is a correlated ``EXISTS`` (or ``IN`` a grouped subquery) everywhere.
+    ANTI_JOIN: ClassVar[str]
 
     @abstractmethod
     def json_text(self, properties: exp.Expr, key: str) -> exp.Expr:
@@ -107,6 +112,9 @@ class SqlDialect(ABC):
 
 class DuckDBDialect(SqlDialect):
     NAME = "duckdb"
+    # DuckDB 2.0 decorrelates NOT EXISTS through a duplicate-eliminating join over all the
+    # profiles: 2-3x the work of NOT IN, one hash (mark) join (1M profiles, 53M events).
+    ANTI_JOIN = "not_in"
 
     def json_text(self, properties: exp.Expr, key: str) -> exp.Expr:
         # A quoted JSON path member: `->> 'k'` would read '$k' or '/k' as a path.
@@ -131,6 +139,9 @@ class DuckDBDialect(SqlDialect):
 
 class PostgresDialect(SqlDialect):
     NAME = "postgres"
+    # NOT EXISTS becomes a hash or merge anti join; NOT IN cannot (NULL semantics) and
+    # falls back to a per-row scan once its hashed subplan outgrows work_mem.
+    ANTI_JOIN = "not_exists"
 
     def json_text(self, properties: exp.Expr, key: str) -> exp.Expr:
         # properties is jsonb: ->> takes the key as it is, any characters.

@@ -41,8 +41,9 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from segflow.errors import SegflowError
 from segflow.rules.ast import (
     POSITIVE_TWIN,
     AggFunc,
@@ -128,7 +129,12 @@ class Env:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt_timezone.utc)
         as_of = as_of.astimezone(dt_timezone.utc)
-        zone = ZoneInfo(timezone)
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SegflowError(
+                f"unknown time zone {timezone!r} (use an IANA name such as Asia/Shanghai)", code="bad_timezone"
+            ) from None
         return cls(as_of=as_of, zone=zone, today=as_of.astimezone(zone).date())
 
     def local_date(self, value: date) -> date:

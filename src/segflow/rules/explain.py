@@ -205,8 +205,6 @@ def _describe(node: Any, record: Trace, tests: tuple[TestResult, ...], env: Env)
             shown = ": not assigned"
         else:
             shown = " = " + ", ".join(_fmt(v) for v in active)
-        if not tests:  # several active values: the tests are decided per value
-            tests = tuple(TestResult(op=c.op.value, value=c.value, text=_test_text(c), passed=None) for c in node.tests)
         return label, f"{shown} ({_tests_text(tests, marks=several)})"
     if isinstance(node, SegmentRef):
         return f"segment {node.name}", ": member" if record.value else ": not a member"
