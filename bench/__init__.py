@@ -1,0 +1,1 @@
+"""segflow's benchmark suites; run them with ``python bench/run.py <suite>``."""

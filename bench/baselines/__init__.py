@@ -1,0 +1,1 @@
+"""What people would write without segflow, measured against it."""

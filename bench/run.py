@@ -1,0 +1,196 @@
+"""Run a benchmark suite: ``python bench/run.py load [--profiles N] [--seed S] ...``.
+
+Suites write their figures to ``bench/results/<suite>-*.json`` and regenerate their own
+section of ``docs/benchmarks.md``. See ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console  # noqa: E402
+from rich.progress import (  # noqa: E402
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table  # noqa: E402
+
+from bench.common import DOCS_FILE, machine_line  # noqa: E402
+
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not kinds:
+        raise argparse.ArgumentTypeError("give at least one kind")
+    return kinds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
+    suites = parser.add_subparsers(dest="suite", required=True)
+    load = suites.add_parser("load", help="segflow load vs a DuckDB floor and a pandas baseline")
+    load.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    load.add_argument("--seed", type=int, default=0, help="generator seed")
+    load.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of generated shops")
+    load.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch databases (deleted)")
+    load.add_argument("--kinds", type=_kinds, default=("events", "profiles", "orders"), help="comma-separated")
+    load.add_argument("--repeat", type=int, default=1, help="runs per side; the median is reported")
+    load.add_argument("--pandas-max-rows", type=int, default=5_000_000,
+                      help="pandas reads at most this many rows; its rate is extrapolated")
+    load.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 1), help="last day of history")
+    load.add_argument("--days", type=int, default=365, help="days of history")
+    load.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    load.add_argument("--idle-timeout", type=float, default=120.0,
+                      help="before each run wait up to this many seconds for other processes "
+                           "to go quiet (0: do not wait)")
+    load.add_argument("--generate-only", action="store_true", help="only generate (or find) the shop")
+    bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
+    bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
+    bd.add_argument("--seed", type=int, default=0, help="generator seed")
+    bd.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of generated shops")
+    bd.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch databases (deleted)")
+    bd.add_argument("--kind", default="events", help="kind file to load")
+    bd.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the staging SELECT")
+    bd.add_argument("--no-references", action="store_true", help="skip the reference reads of the file")
+    return parser
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def run_load(args: argparse.Namespace) -> int:
+    from bench.load import LoadOptions, result_rows, run_load_suite, TABLE_HEADERS
+
+    opts = LoadOptions(
+        profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),
+        kinds=args.kinds, repeat=max(1, args.repeat), pandas_max_rows=args.pandas_max_rows,
+        end=args.end, days=args.days, docs=not args.no_docs, idle_timeout=args.idle_timeout,
+    )
+    with _progress() as bar:
+        tasks: dict[tuple[str, str], TaskID] = {}
+
+        def task(key: tuple[str, str], total: float | None) -> TaskID:
+            if key not in tasks:
+                tasks[key] = bar.add_task(" ".join(key), total=total, stage="")
+            return tasks[key]
+
+        def finish_others(key: tuple[str, str]) -> None:
+            for other, tid in tasks.items():  # a new step starting means the others are done
+                if other != key and not bar.tasks[tid].finished:
+                    bar.update(tid, total=1.0, completed=1.0, stage="done")
+
+        def gen(stage: str, fraction: float) -> None:
+            # generate_shop reports the overall fraction; the stage names what it is doing.
+            key = ("generate", "shop")
+            bar.update(task(key, 1.0), completed=fraction, stage=stage)
+
+        def report(kind: str, side: str, stage: str, fraction: float | None) -> None:
+            finish_others((kind, side))
+            bar.update(task((kind, side), None), stage=stage)
+            if fraction is not None:
+                bar.update(tasks[(kind, side)], total=1.0, completed=fraction)
+            if not console.is_terminal and (stage.startswith("run ") or fraction == 1.0):
+                console.log(f"{kind} {side}: {stage}")
+
+        if args.generate_only:
+            from bench.load import ensure_shop
+
+            shop, _ = ensure_shop(opts, gen)
+            console.print(f"Shop ready in {shop}")
+            return 0
+        data = run_load_suite(opts, report, gen)
+        for tid in tasks.values():
+            if not bar.tasks[tid].finished:
+                bar.update(tid, total=1.0, completed=1.0, stage="done")
+
+    table = Table(title=f"load: {opts.profiles:,} profiles, seed {opts.seed}")
+    for i, h in enumerate(TABLE_HEADERS):
+        table.add_column(h, justify="right" if i else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    if any(k["sides"]["pandas"]["extrapolated"] for k in data["kinds"]):
+        console.print(f"* pandas ran on the first {opts.pandas_max_rows:,} rows; its rate is extrapolated.")
+    bad = [k["kind"] for k in data["kinds"] if not k["sanity_ok"]]
+    for k in data["kinds"]:
+        console.print(f"[dim]{k['kind']}: rows check {k['sanity']}[/dim]")
+    if opts.docs:
+        console.print(f"Updated {DOCS_FILE}")
+    return 1 if bad else 0
+
+
+def run_breakdown(args: argparse.Namespace) -> int:
+    from bench.breakdown import breakdown_for
+    from bench.load import PROJECT_SETTINGS, RESULTS_DIR, LoadOptions, ensure_shop, file_of
+
+    opts = LoadOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve())
+    with console.status("generating / finding the shop"):
+        shop, manifest = ensure_shop(opts)
+    name, rows = file_of(manifest, args.kind)
+    with console.status(f"loading {name} ({rows:,} rows) with every statement timed"):
+        bd = breakdown_for(args.kind, shop / name, opts.out, PROJECT_SETTINGS, explain=args.explain,
+                           references=not args.no_references)
+    steps = Table(title=f"ws.load({args.kind!r}): {bd.total:.2f} s for {rows:,} rows")
+    for col in ("step", "seconds", "% of load"):
+        steps.add_column(col, justify="left" if col == "step" else "right")
+    for name_, secs in bd.steps:
+        steps.add_row(name_, f"{secs:.2f}", f"{100 * secs / bd.total:.0f}%")
+    console.print(steps)
+    stmts = Table(title="slowest SQL statements (execute + fetch)")
+    for col in ("inside", "statement", "seconds", "% of load"):
+        stmts.add_column(col, justify="right" if col in ("seconds", "% of load") else "left")
+    for where, sql, secs in sorted(bd.statements, key=lambda s: -s[2])[:12]:
+        stmts.add_row(where, " ".join(sql.split())[:110], f"{secs:.2f}", f"{100 * secs / bd.total:.0f}%")
+    console.print(stmts)
+    if bd.references:
+        refs = Table(title="reference reads of the same file (fresh DuckDB file each)")
+        for col in ("statement", "seconds", "rows/s"):
+            refs.add_column(col, justify="left" if col == "statement" else "right")
+        for label, secs, n in bd.references:
+            refs.add_row(label, f"{secs:.2f}", f"{n / secs:,.0f}")
+        console.print(refs)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    report = RESULTS_DIR / f"breakdown-{args.kind}-{args.profiles}-{args.seed}.txt"
+    lines = [f"ws.load({args.kind!r}) {bd.total:.3f} s, {rows} rows; summary {bd.summary}", "", "steps:"]
+    lines += [f"  {secs:9.3f}  {n}" for n, secs in bd.steps]
+    lines += ["", "statements (execute + fetch):"]
+    lines += [f"  {secs:9.3f}  [{w}] {' '.join(sql.split())}" for w, sql, secs in bd.statements]
+    lines += ["", "references:"] + [f"  {secs:9.3f}  {n:,} rows  {label}" for label, secs, n in bd.references]
+    if bd.explain:
+        lines += ["", "EXPLAIN ANALYZE of the staging statement:", bd.explain]
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    console.print(f"Full report: {report}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.suite == "load":
+        return run_load(args)
+    if args.suite == "breakdown":
+        return run_breakdown(args)
+    raise AssertionError(args.suite)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
