@@ -231,6 +231,10 @@ def breakdown_for(kind: str, path: Path, out: Path, settings: dict[str, Any], *,
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            out.rmdir()  # only when empty
+        except OSError:
+            pass
     return result
 
 

@@ -133,7 +133,7 @@ def machine_line(info: dict[str, Any]) -> str:
     return (
         f"{info['cores']} cores ({info['cpu']}), {info['ram_gib']:g} GiB RAM, {info['os']}; "
         f"Python {info['python']}, DuckDB {info['duckdb']}, pandas {info['pandas']}, "
-        f"SQLAlchemy {info['sqlalchemy']}, segflow {info['segflow']} (sources {info.get('segflow_src', '?')}); "
+        f"SQLAlchemy {info['sqlalchemy']}, segflow {info['segflow']} (sources {info.get('segflow_src', 'not recorded')}); "
         f"run {info['date']}"
     )
 

@@ -351,7 +351,7 @@ def merge_earlier(data: dict[str, Any], path: Path) -> dict[str, Any]:
     for k in earlier.get("kinds", []):
         if k["kind"] not in measured:
             k.setdefault("measured", {"date": earlier["machine"]["date"],
-                                      "segflow_src": earlier["machine"].get("segflow_src", "?"),
+                                      "segflow_src": earlier["machine"].get("segflow_src", "not recorded"),
                                       "command": earlier["command"]})
             kept.append(k)
     order = {name: i for i, name in enumerate(earlier["options"]["kinds"] + data["options"]["kinds"])}
@@ -509,7 +509,7 @@ the OS page cache). Cells show seconds · rows per second (rows of the file ÷ s
   method={method})` (faster than `method="multi"` for SQLite on this machine). No rejects file,
   no line numbers, no merge with stored rows. `to_datetime` without a format infers it from
   the first value, so other spellings become missing and their rows are dropped (see
-  "pandas rows kept").
+  "rows kept" in the pandas table).
 
 `*` = pandas ran on the first {max_rows} rows only (`--pandas-max-rows`) and its rate
 is extrapolated to the whole file. Targets: segflow ÷ floor ≥ 0.5, segflow ÷ pandas ≥ 5.
@@ -569,7 +569,7 @@ def render_run(data: dict[str, Any]) -> str:
 def k_src(data: dict[str, Any], kind: str) -> str:
     for k in data["kinds"]:
         if k["kind"] == kind:
-            return k.get("measured", {}).get("segflow_src", data["machine"].get("segflow_src", "?"))
+            return k.get("measured", {}).get("segflow_src", data["machine"].get("segflow_src", "not recorded"))
     return "?"
 
 
