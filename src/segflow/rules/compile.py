@@ -22,13 +22,13 @@ dialect picks ``NOT EXISTS`` (PostgreSQL: an anti join) or ``NOT profile_id IN (
 (DuckDB, where NOT EXISTS costs 2-3x). Any other aggregate test is a grouped subquery,
 ``profile_id IN (SELECT profile_id ... GROUP BY profile_id HAVING ...)``, negated when
 profiles without rows pass it (``sum < 100``); correlated aggregates (``EXISTS (...
-HAVING ...)``, scalar subqueries) were 2-5x slower on DuckDB and do not finish on
-PostgreSQL, and one aggregate pass over all events was 4x slower than either.
+HAVING ...)``, scalar subqueries) were 2-5x slower on DuckDB and took over a minute on
+PostgreSQL (one scan per profile), and one aggregate pass over all events was 4x slower.
 
 Two-valued logic: a comparison with NULL is UNKNOWN in SQL, which ``WHERE``, ``AND``
 and ``OR`` treat like FALSE but ``NOT`` keeps UNKNOWN. So a comparison is wrapped as
 ``COALESCE(cond, FALSE)`` only where it sits under a negation (``positive=False``
-below); ``EXISTS`` is never UNKNOWN and needs no wrapping.
+below); ``EXISTS``, and ``IN`` over non-NULL keys, are never UNKNOWN.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlglot
 from sqlglot import exp
@@ -250,9 +251,11 @@ class _Rows:
 
 
 class _Compiler:
-    def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    """Compiles checked trees for one T, workspace zone and dialect: one method per node
+    type. (:mod:`segflow.traits.compile` reuses :meth:`test`, so a ``where`` filter means
+    the same in a trait as in a rule.)"""
 
+    def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
         try:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -4,7 +4,7 @@ The rule compiler (:mod:`segflow.rules.compile`) builds everything else with por
 sqlglot expressions and asks the adapter only for what no single expression renders
 the same everywhere: reading a JSON property, a timestamp's local calendar date, the
 md5 bucket of :class:`~segflow.rules.ast.Sample`, list membership, a guarded numeric
-cast, suffix tests and byte-wise text ordering. Adding ClickHouse or Spark SQL means one
+cast, suffix tests and code-point text ordering. Adding ClickHouse or Spark SQL means one
 more subclass here (and its name in :data:`DIALECTS`), nothing in the compiler.
 
 Everything here returns sqlglot expressions; values arrive as expressions already built
