@@ -11,6 +11,12 @@ combining marks), LIKE wildcards and backslashes in text, numbers stored as text
 event properties ("12", " 12", "１２", "1e2"), booleans as text, decimals with 4 places,
 orders with several items, and so on.
 
+The generators make their choices through a :class:`Chooser`: from hypothesis draws
+(:func:`drawn_cases`, shrinkable) or from a PRNG seeded by one draw (:func:`seeded_cases`,
+:func:`seeded_case`: far more varied, since hypothesis' generator repeats structure a
+lot). Each case has a :class:`Scene`: T, the zone, and a few durations and event names
+that data and rule share, so that windows often meet rows exactly at their edges.
+
 The schema is fixed (:data:`SCHEMA`); :func:`check_context` is the CheckContext for it.
 """
 
@@ -100,7 +106,8 @@ INTS = (-1, 0, 1, 2, 3, 5, 18, 22, 28, 100, 2**40, 2**53 + 1)
 SMALL_INTS = INTS[:-1]
 #: Doubles that add up exactly (multiples of 1/4) plus two that do not (0.1, 0.3).
 FLOATS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 12.5, 100.0, -3.25, 0.1, 0.3)
-DECIMALS = tuple(Decimal(x) for x in ("0", "0.1", "0.2", "19.99", "100", "100.0001", "-5.5", "0.0001", "999999.9999", "12.5"))
+DECIMALS = tuple(Decimal(x) for x in (
+    "0", "0.1", "0.2", "19.99", "100", "100.0001", "-5.5", "0.0001", "999999.9999", "12.5"))
 #: Rule literals for decimal columns (as YAML would give them: floats and ints), incl. one with 5 places.
 RULE_DECIMALS = (0, 100, 0.1, 0.15, 0.3, 19.99, 100.0001, 100.00005, -5.5, 12.5, 39.98, 200.0002)
 
@@ -428,7 +435,8 @@ def dataset(ch: Chooser, scene: Scene) -> dict[str, list[dict[str, Any]]]:
         pid = owner() if not ch.chance(15) else ch.choice((None, "ghost"))
         events.append({
             "event_id": f"e{i}", "profile_id": pid, "anonymous_id": "anon" if pid is None else None,
-            "event": ch.choice(scene.names) if not ch.chance(20) else ch.choice(EVENT_NAMES), "ts": ts(), "properties": props, "channel": None, "source": None,
+            "event": ch.choice(scene.names) if not ch.chance(20) else ch.choice(EVENT_NAMES),
+            "ts": ts(), "properties": props, "channel": None, "source": None,
         })
 
     orders, items = [], []
