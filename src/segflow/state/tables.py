@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -13,9 +15,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
-__all__ = ["metadata", "attributes", "loads"]
+__all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs"]
 
 metadata = MetaData()
 
@@ -59,3 +62,74 @@ loads = Table(
 )
 
 Index("ix_loads_kind_started", loads.c.kind, loads.c.started_at)
+
+# -- definitions as code, schedules and refresh runs (segments and tags; migration 0003) --
+
+#: Every applied version of a definition (segment, tag, trait) from the project folder.
+definitions = Table(
+    "definitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "segment", "tag" or "trait".
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    #: SHA-256 of the canonical JSON body: equal fingerprints, same definition.
+    Column("fingerprint", String(64), nullable=False),
+    #: The definition as canonical JSON.
+    Column("body", Text, nullable=False),
+    Column("file", Text),
+    #: "active", or "removed" (the file was deleted; a tombstone version).
+    Column("status", String(16), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "name", "version", name="uq_definitions_kind_name_version"),
+)
+
+#: One row per scheduled definition: when it is next due and who holds its lease.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("cron", String(128), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    #: Upstream definitions ("kind:name", JSON list): not claimed while one of them is due or running.
+    Column("depends_on", Text, nullable=False, server_default="[]"),
+    #: Position in dependency order (0 = no scheduled upstream); lower ranks are claimed first.
+    Column("rank", Integer, nullable=False, server_default="0"),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("next_run_at", DateTime(timezone=True), nullable=False),
+    Column("lease_owner", String(128)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_run_at", DateTime(timezone=True)),
+    Column("last_status", String(16)),
+    UniqueConstraint("kind", "name", name="uq_schedules_kind_name"),
+)
+
+Index("ix_schedules_next_run_at", schedules.c.next_run_at)
+
+#: One row per refresh of a segment or tag (and per static add/remove): what it did or why it failed.
+refresh_runs = Table(
+    "refresh_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer),
+    #: "manual", "schedule", "apply", "add", "remove", "delete".
+    Column("trigger", String(16), nullable=False),
+    Column("worker", String(128)),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    #: "running", "ok", "failed" or "skipped".
+    Column("status", String(16), nullable=False),
+    Column("members", BigInteger),
+    Column("entered", BigInteger),
+    Column("exited", BigInteger),
+    Column("seconds", Float),
+    Column("error", Text),
+)
+
+Index("ix_refresh_runs_kind_name", refresh_runs.c.kind, refresh_runs.c.name, refresh_runs.c.id)
