@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segflow.errors import ProjectError
+from segflow.identity.config import IdentityOptions
 
 __all__ = [
     "CONFIG_FILE",
@@ -62,6 +63,8 @@ class ProjectConfig(BaseModel):
     #: ISO 3166 country whose calling code prefixes phone numbers written without one.
     default_phone_country: str | None = None
     load: LoadOptions = Field(default_factory=LoadOptions)
+    #: Identity resolution (``segflow resolve``): merge and attach types, junk cap, normalisation.
+    identity: IdentityOptions = Field(default_factory=IdentityOptions)
 
     @field_validator("timezone")
     @classmethod

@@ -18,7 +18,7 @@ from sqlalchemy import (
     true,
 )
 
-__all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs"]
+__all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs", "identity_runs", "identity_pins"]
 
 metadata = MetaData()
 
@@ -62,6 +62,44 @@ loads = Table(
 )
 
 Index("ix_loads_kind_started", loads.c.kind, loads.c.started_at)
+
+# -- identity resolution (migration 0002) --
+
+#: One row per ``segflow resolve``: full or incremental, what it touched, how long it took.
+identity_runs = Table(
+    "identity_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "full", "incremental", "undo" or "unpin".
+    Column("mode", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    #: "running", "ok" or "failed".
+    Column("status", String(16), nullable=False),
+    #: The highest load id whose rows this run took in.
+    Column("watermark", BigInteger),
+    Column("sources", BigInteger),
+    Column("persons", BigInteger),
+    Column("touched", BigInteger),
+    Column("remapped", BigInteger),
+    Column("junk", BigInteger),
+    Column("seconds", Float),
+    Column("error", Text),
+)
+
+#: Source profiles pinned apart by ``segflow resolve --undo-merge``: never merged again.
+identity_pins = Table(
+    "identity_pins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(255), nullable=False),
+    #: "isolate": the record is its own person whatever identifiers it shares.
+    Column("kind", String(16), nullable=False),
+    Column("canonical_before", String(255)),
+    Column("note", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source_id", name="uq_identity_pins_source_id"),
+)
 
 # -- definitions as code, schedules and refresh runs (segments and tags; migration 0003) --
 
