@@ -384,3 +384,56 @@ def test_duckdb_and_postgres_agree(pg_url: str, duck: Any) -> None:
             assert {r[0] for r in con.execute(sql).fetchall()} == expected
 
         agree()
+
+
+# -- avg of exact columns ---------------------------------------------------------------
+
+
+def _avg_orders_warehouse(groups: list[list[str]]):
+    from decimal import Decimal
+
+    from segflow.warehouse.duckdb import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(":memory:")
+    wh.ensure_tables(pgdata.extra_attributes())
+    ts = AS_OF - timedelta(days=1)
+    for p, amounts in enumerate(groups):
+        wh.con.execute("INSERT INTO profiles (profile_id) VALUES (?)", [f"p{p}"])
+        wh.con.executemany(
+            "INSERT INTO orders (order_id, profile_id, ts, amount, status) VALUES (?, ?, ?, ?, 'paid')",
+            [(f"o{p}-{i}", f"p{p}", ts, Decimal(a)) for i, a in enumerate(amounts)],
+        )
+    return wh
+
+
+@pytest.mark.parametrize("op", ["eq", "gte", "lte", "ne", "gt", "lt"])
+def test_avg_of_a_decimal_column_is_exact(op: str) -> None:
+    """The mean of the first five amounts is exactly 484982.59996; DuckDB's avg(DECIMAL)
+    is a DOUBLE (ungrouped it gives 484982.59995999996 here), so the compiled test compares
+    ``sum(amount)`` with ``484982.59996 * count(amount)``, exact on every engine and plan."""
+    from decimal import Decimal
+
+    from segflow.rules.evaluate import evaluate
+    from segflow.rules.profile_data import ProfileData
+
+    groups = [
+        ["484982.5999", "484982.6000", "484982.6000", "484982.6000", "484982.5999"],  # mean 484982.59996
+        ["0.1000", "0.2000"],  # mean 0.15
+        ["484982.6000"],
+    ]
+    wh = _avg_orders_warehouse(groups)
+    value = Decimal("484982.59996")
+    tree = rule({"orders": {"avg": {op: float(value)}}})
+    expected = set()
+    for p, amounts in enumerate(groups):
+        mean = sum(Decimal(a) for a in amounts) / len(amounts)
+        holds = {"eq": mean == value, "ne": mean != value, "gte": mean >= value, "lte": mean <= value,
+                 "gt": mean > value, "lt": mean < value}[op]
+        if holds:
+            expected.add(f"p{p}")
+        data = ProfileData(profile={"profile_id": f"p{p}"},
+                           orders=[{"amount": Decimal(a), "ts": AS_OF - timedelta(days=1), "status": "paid",
+                                    "items": []} for a in amounts])
+        assert evaluate(tree, data, as_of=AS_OF) is holds, (p, op)
+    assert members(wh.con, tree) == expected
+    wh.close()

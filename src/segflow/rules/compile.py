@@ -240,6 +240,9 @@ class _Rows:
     filters: list[exp.Expr]
     #: The numeric value of a property (events) or column (orders) for sum/avg/min/max.
     measure: Callable[[str], exp.Expr]
+    #: Whether the measure is an exact number (DECIMAL/INTEGER columns): ``avg`` is then
+    #: compared through its sum, since engines compute avg(DECIMAL) as a DOUBLE.
+    exact: bool = False
 
     @property
     def profile_id(self) -> exp.Column:
@@ -574,7 +577,7 @@ class _Compiler:
                 raise RuleError([Problem("not_checked", f.path, "the rule was not checked; run check_rule first")])
         if items:
             filters.append(self.has_row("order_items", "i", items, True, key="order_id", outer=_col("o", "order_id")))
-        return self.aggregate(_Rows("orders", "o", filters, lambda prop: _col("o", prop)), n.agg, positive)
+        return self.aggregate(_Rows("orders", "o", filters, lambda prop: _col("o", prop), exact=True), n.agg, positive)
 
     def aggregate(self, rows: _Rows, agg: Aggregate, positive: bool) -> exp.Expr:
         """The tests on one aggregate of *rows* (see the module doc for the shapes)."""
@@ -586,17 +589,58 @@ class _Compiler:
                 return exp.not_(self.has_row(rows.table, rows.alias, rows.filters, not positive))
             if presence is not None:
                 return exp.Boolean(this=presence == "always")
-        value = self.aggregate_value(rows, agg)
+        if agg.func is AggFunc.AVG and rows.exact:
+            test: Callable[[Compare], exp.Expr] = lambda c: self.exact_avg_test(rows, agg, c, True)  # noqa: E731
+        else:
+            value = self.aggregate_value(rows, agg)
+            test = lambda c: self.test(value, c, True)  # noqa: E731
         empty_passes = agg.func in _ZERO_WHEN_EMPTY and _holds(agg.tests, 0)
         pid = rows.profile_id
         grouped = (sqlglot.select(pid).from_(_table(rows.table, rows.alias))
                    .where(_and([exp.not_(_is_null(pid.copy())), *rows.filters])).group_by(pid.copy()))
-        passing = _and(self.test(value, c, True) for c in agg.tests)
+        passing = _and(test(c) for c in agg.tests)
         if empty_passes:
             # Profiles without rows pass: keep everyone but those whose aggregate fails
             # (count, sum and distinct_days are never NULL, so NOT needs no COALESCE).
             return exp.not_(self.in_keys(grouped.having(exp.not_(passing)), not positive))
         return self.in_keys(grouped.having(passing), positive)
+
+    def exact_avg_test(self, rows: _Rows, agg: Aggregate, c: Compare, positive: bool) -> exp.Expr:
+        """A test on ``avg(x)`` of an exact column, as ``sum(x) OP v * count(x)``.
+
+        DuckDB computes avg(DECIMAL) as a DOUBLE: measured, its ungrouped avg missed
+        ``= mean`` for 5 % of random order sets whose exact mean has 5 places (grouped, it
+        happened to be right every time). The sum and ``v * count`` are exact decimals on
+        every engine and plan, and count(x) > 0 wherever sum(x) is not NULL, so the
+        inequalities keep their direction. Over no values sum(x) is NULL, as avg(x) is.
+        """
+        twin = POSITIVE_TWIN.get(c.op)
+        if twin is not None:
+            return exp.not_(self.exact_avg_test(rows, agg, replace(c, op=twin), not positive))
+        assert agg.prop is not None
+        total = exp.Sum(this=rows.measure(agg.prop))
+        if c.op is Op.IS_NULL:
+            return _is_null(total) if c.value else exp.not_(_is_null(total))
+        count = exp.Count(this=rows.measure(agg.prop))
+
+        def scaled(v: object) -> exp.Expr:
+            exact = Decimal(repr(v)) if isinstance(v, float) else v
+            return exp.Mul(this=self.literal(exact, c.path), expression=count.copy())
+
+        op, v = c.op, c.value
+        if op is Op.EQ:
+            cond: exp.Expr = exp.EQ(this=total, expression=scaled(v))
+        elif op is Op.IN:
+            cond = exp.or_(*(exp.EQ(this=total.copy(), expression=scaled(x)) for x in v))  # type: ignore[union-attr]
+        elif op is Op.BETWEEN:
+            low, high = v  # type: ignore[misc]
+            cond = exp.Between(this=total, low=scaled(low), high=scaled(high))
+        elif op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
+            cls = {Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}[op]
+            cond = cls(this=total, expression=scaled(v))
+        else:
+            raise RuleError([Problem("unsupported_operator", c.path, f"{op.value} cannot be used on avg")])
+        return _strict(cond, positive)
 
     def aggregate_value(self, rows: _Rows, agg: Aggregate) -> exp.Expr:
         f = agg.func
