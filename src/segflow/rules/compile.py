@@ -72,7 +72,7 @@ from segflow.rules.dialects import SqlDialect, dialect_named
 from segflow.rules.errors import Problem, RuleError
 from segflow.schema.types import AttributeType as T
 
-__all__ = ["compile_rule", "compile_sql"]
+__all__ = ["RuleCompiler", "compile_rule", "compile_sql"]
 
 _DAY = 86400
 #: Aggregates that are 0 over no rows (the others are missing, so every test on them fails).
@@ -89,7 +89,7 @@ def compile_rule(
     :mod:`segflow.rules.dialects`). Raises :class:`RuleError` for a tree that was not
     checked.
     """
-    return _Compiler(as_of, timezone, dialect_named(dialect)).query(tree)
+    return RuleCompiler(as_of, timezone, dialect_named(dialect)).query(tree)
 
 
 def compile_sql(
@@ -224,7 +224,7 @@ def _month_day_runs(first: date, days: int) -> list[tuple[int, int]]:
 
 # -- the compiler ------------------------------------------------------------------------
 
-#: The method of :class:`_Compiler` compiling each node type.
+#: The method of :class:`RuleCompiler` compiling each node type.
 _NODE_METHODS = {
     All: "all", AnyOf: "any", Not: "not_", Attr: "attr", Tag: "tag", Trait: "trait", SegmentRef: "segment",
     MemberOf: "member_of", Subscribed: "subscribed", Sample: "sample", Event: "event", Orders: "orders",
@@ -253,10 +253,11 @@ class _Rows:
         return _col(self.alias, "ts")
 
 
-class _Compiler:
+class RuleCompiler:
     """Compiles checked trees for one T, workspace zone and dialect: one method per node
-    type. (:mod:`segflow.traits.compile` reuses :meth:`test`, so a ``where`` filter means
-    the same in a trait as in a rule.)"""
+    type. Computed traits (:mod:`segflow.traits.compile`) use :meth:`test`,
+    :meth:`window`, :meth:`event_property` and :meth:`timestamp`, so a trait's filters
+    and window mean exactly what they mean in a rule."""
 
     def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
         try:

@@ -27,8 +27,7 @@ Values never reach SQL as text: names are quoted identifiers, values typed liter
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import datetime
 from typing import cast
 
 import sqlglot
@@ -36,10 +35,9 @@ from sqlglot import exp
 
 from segflow.rules.ast import Compare, PropFilter, Window
 
-# One implementation of comparisons for rules and traits: the rule compiler's ``test``
-# (private, but a ``where`` filter must mean exactly what it means in a rule, so it is
-# reused, not copied). Only ``_Compiler(as_of, zone, dialect).test`` is relied on.
-from segflow.rules.compile import _Compiler
+# One implementation of comparisons and windows for rules and traits: a trait's filters
+# must mean exactly what they mean in a rule, so the rule compiler's are used, not copied.
+from segflow.rules.compile import RuleCompiler
 from segflow.rules.dialects import SqlDialect, dialect_named
 from segflow.schema.types import AttributeType as T
 from segflow.traits.definition import (
@@ -112,43 +110,19 @@ def _subquery(select: exp.Select, alias: str) -> exp.Subquery:
     return select.subquery(exp.to_identifier(alias, quoted=True))
 
 
-def _timestamp(value: datetime) -> exp.Expression:
-    iso = value.astimezone(dt_timezone.utc).isoformat()
-    return exp.cast(exp.Literal.string(iso), exp.DataType.build("TIMESTAMPTZ"))
-
-
 class _TraitCompiler:
     def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
         self.sql = sql
-        self.rules = _Compiler(as_of, zone, sql)  # also checks the zone
-        self.t = (as_of if as_of.tzinfo else as_of.replace(tzinfo=dt_timezone.utc)).astimezone(dt_timezone.utc)
+        self.rules = RuleCompiler(as_of, zone, sql)  # also checks the zone
 
     def window(self, ts: exp.Expression, w: Window) -> list[exp.Expression]:
-        """``within: d`` is T - d < ts <= T; ``between`` is inclusive and never after T
-        (the rule language's windows)."""
-        end = self.t
-        conds: list[exp.Expression] = []
-        if w.within is not None:
-            try:
-                since = self.t - timedelta(seconds=w.within.seconds)
-            except OverflowError:  # reaches back before year 1: no lower bound
-                since = None
-            if since is not None:
-                conds.append(exp.GT(this=ts.copy(), expression=_timestamp(since)))
-        elif w.between is not None:
-            conds.append(exp.GTE(this=ts.copy(), expression=_timestamp(w.between[0])))
-            end = min(end, w.between[1])
-        conds.append(exp.LTE(this=ts.copy(), expression=_timestamp(end)))
-        return conds
+        """The rule language's window: ``within: d`` is T - d < ts <= T; ``between`` is
+        inclusive and never after T."""
+        return self.rules.window(ts, w)
 
     def property(self, properties: exp.Expression, f: PropFilter, c: Compare) -> exp.Expression:
         """An event property read as the type of the value it is compared with (as in rules)."""
-        text = self.sql.json_text(properties.copy(), f.prop)
-        if c.vtype is T.NUMBER:
-            return self.sql.number(text)
-        if c.vtype is T.BOOLEAN:
-            return self.sql.boolean(text)
-        return text
+        return self.rules.event_property(properties, f, c)
 
     def query(self, trait: TraitDefinition) -> exp.Select:
         grouped = self.aggregate(trait, _subquery(self.rows(trait), "r"))
