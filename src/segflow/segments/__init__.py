@@ -1,1 +1,34 @@
-"""Segments: previews now; static and dynamic segments with refresh and history later."""
+"""Segments (target groups): static and dynamic, refreshed with a membership history.
+
+* :mod:`~segflow.segments.definition`: ``segments/*.yaml`` (rule, schedule, static);
+* :mod:`~segflow.segments.membership`: the warehouse side (members, entered/exited);
+* :mod:`~segflow.segments.refresh`: refresh in dependency order, run rows;
+* :mod:`~segflow.segments.static`: adding and removing members of static segments;
+* :mod:`~segflow.segments.query`: members, history, overlap;
+* :mod:`~segflow.segments.export`: CSV, Parquet, JSON and ad-platform audience files;
+* :mod:`~segflow.segments.preview`: previewing a rule.
+
+The names below are imported on first use, so ``import segflow.segments`` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = ["refresh", "add_members", "remove_members", "members", "history", "overlap", "export_members",
+           "SegmentDefinition", "load_segment_definitions", "RefreshResult"]
+
+_HOME = {
+    "refresh": "refresh", "RefreshResult": "refresh",
+    "add_members": "static", "remove_members": "static",
+    "members": "query", "history": "query", "overlap": "query",
+    "export_members": "export",
+    "SegmentDefinition": "definition", "load_segment_definitions": "definition",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f"segflow.segments.{_HOME[name]}"), name)
+    raise AttributeError(name)

@@ -1,0 +1,238 @@
+"""``segflow plan`` and ``segflow apply``: the project folder → the applied definitions.
+
+    >>> p = make_plan(ws)                      # doctest: +SKIP
+    >>> [(c.kind, c.name, c.action, c.members_before, c.members_after) for c in p.pending]   # doctest: +SKIP
+    >>> result = apply(ws)                     # doctest: +SKIP
+
+The plan compares every file with the latest applied version (by fingerprint) and
+says, per definition, ``new``, ``changed``, ``removed`` or ``unchanged``; for segments
+and rule tags it shows the member count now and the count the new rule would give
+(a preview as of now). Any rule that fails checking, or a dependency cycle, is
+refused with its file and rule path before anything is written.
+
+Apply, in order: checks (as plan); records a new version of each new, changed or
+removed definition and brings the schedules in line, in one state-store transaction;
+empties removed segments (each member gets an ``exited`` event); recomputes changed
+traits; then refreshes the new and changed dynamic segments and rule tags and
+everything that reads them, in dependency order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from segflow.definitions.project import LocalDefinition, check_definitions, local_definitions
+from segflow.definitions.versions import Version, current_versions, record_version
+
+if TYPE_CHECKING:
+    from segflow.segments.refresh import RefreshResult
+    from segflow.workspace import Workspace
+
+__all__ = ["Change", "Plan", "ApplyResult", "make_plan", "apply"]
+
+_ORDER = {"trait": 0, "tag": 1, "segment": 2}
+
+
+@dataclass
+class Change:
+    kind: str
+    name: str
+    #: "new", "changed", "removed" or "unchanged".
+    action: str
+    file: str | None
+    #: The applied version this replaces (None for new).
+    version: int | None
+    schedule: str | None = None
+    members_before: int | None = None
+    members_after: int | None = None
+    local: LocalDefinition | None = field(default=None, repr=False)
+
+    @property
+    def delta(self) -> int | None:
+        if self.members_before is None or self.members_after is None:
+            return None
+        return self.members_after - self.members_before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "action": self.action, "file": self.file,
+                "version": self.version, "schedule": self.schedule, "members_before": self.members_before,
+                "members_after": self.members_after, "delta": self.delta}
+
+
+@dataclass
+class Plan:
+    as_of: datetime
+    changes: list[Change]
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "changes": [c.to_dict() for c in self.changes]}
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    #: (kind, name) → the version written.
+    versions: dict[tuple[str, str], int]
+    refreshed: list[RefreshResult]
+    traits: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> list[RefreshResult]:
+        return [r for r in self.refreshed if r.status != "ok"]
+
+
+def _segment_count(ws: Workspace, name: str) -> int:
+    from segflow.segments.membership import ensure_tables, member_count
+
+    ensure_tables(ws.warehouse.con)
+    return member_count(ws.warehouse.con, name)
+
+
+def _tag_count(ws: Workspace, name: str) -> int:
+    return int(ws.warehouse.con.execute(
+        "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ?", [name]).fetchall()[0][0])
+
+
+def _preview_count(ws: Workspace, ctx: Any, rule: Any, name: str | None, as_of: datetime) -> int:
+    from dataclasses import replace
+
+    from segflow.rules.check import check_rule
+    from segflow.rules.compile import compile_sql
+    from segflow.rules.parse import parse_rule
+
+    tree, _ = check_rule(parse_rule(rule), replace(ctx, segment_name=name))
+    sql = compile_sql(tree, as_of=as_of, timezone=ws.config.timezone, dialect="duckdb")
+    return int(ws.warehouse.con.execute(f"SELECT count(DISTINCT profile_id) FROM ({sql}) AS r").fetchall()[0][0])
+
+
+def make_plan(ws: Workspace, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
+    """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
+    from segflow.segments.refresh import check_context, utc
+
+    when = utc(as_of)
+    defs = local_definitions(ws)
+    check_definitions(ws, defs)
+    local = defs.all()
+    applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ws.state).items() if v.active}
+    ctx = check_context(ws, defs.segments, defs.tags) if counts else None
+    changes: list[Change] = []
+    for key in sorted(set(local) | set(applied), key=lambda k: (_ORDER.get(k[0], 9), k[1])):
+        kind, name = key
+        mine, theirs = local.get(key), applied.get(key)
+        if mine is None:
+            action = "removed"
+        elif theirs is None:
+            action = "new"
+        else:
+            action = "unchanged" if mine.fingerprint == theirs.fingerprint else "changed"
+        change = Change(kind, name, action, (mine.file if mine else theirs.file if theirs else None),
+                        theirs.version if theirs else None, schedule=mine.schedule if mine else None, local=mine)
+        if counts and kind in ("segment", "tag"):
+            change.members_before = _segment_count(ws, name) if kind == "segment" else _tag_count(ws, name)
+            rule = getattr(mine.obj, "rule", None) if mine else None
+            if action == "removed":
+                change.members_after = 0
+            elif rule is not None and isinstance(rule, (dict, list)) and action != "unchanged":
+                change.members_after = _preview_count(ws, ctx, rule, name if kind == "segment" else None, when)
+            else:
+                change.members_after = change.members_before
+        changes.append(change)
+    return Plan(as_of=when, changes=changes)
+
+
+def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], segments: dict[str, Any],
+                       tags: dict[str, Any]) -> list[Any]:
+    from segflow.scheduler.schedules import Desired
+    from segflow.segments.order import build_graph
+
+    graph = build_graph(segments, tags)
+    scheduled = {k for k, d in defs.items() if k[0] in ("segment", "tag") and d.schedule}
+    out = []
+    for key in scheduled:
+        ups = graph.upstream.get(key, set())
+        # Walk through unscheduled upstreams: what matters is the nearest scheduled ones.
+        seen, stack, deps = set(), list(ups), set()
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node in scheduled:
+                deps.add(f"{node[0]}:{node[1]}")
+            else:
+                stack.extend(graph.upstream.get(node, ()))
+        out.append(Desired(kind=key[0], name=key[1], cron=defs[key].schedule, depends_on=tuple(sorted(deps)),
+                           rank=graph.rank(key)))
+    return out
+
+
+def apply(ws: Workspace, *, refresh: bool = True, as_of: datetime | None = None) -> ApplyResult:
+    """Make the applied definitions match the project folder (see the module doc)."""
+    from segflow.definitions.project import local_definitions as _local
+    from segflow.scheduler.schedules import sync_schedules
+    from segflow.segments import runs
+    from segflow.segments.membership import drop_segment
+    from segflow.segments.refresh import refresh as run_refresh
+    from segflow.segments.refresh import utc
+
+    when = utc(as_of)
+    plan = make_plan(ws, counts=False, as_of=when)
+    defs = _local(ws)
+    local = defs.all()
+    versions: dict[tuple[str, str], int] = {}
+    with ws.state.begin() as conn:
+        for c in plan.pending:
+            body = c.local.body if c.local else current_versions(ws.state, c.kind, conn=conn)[(c.kind, c.name)].body
+            versions[(c.kind, c.name)] = record_version(
+                conn, kind=c.kind, name=c.name, body=body, file=c.file,
+                status="removed" if c.action == "removed" else "active", applied_at=when)
+        sync_schedules(conn, _desired_schedules(local, defs.segments, defs.tags), ws.config.timezone, when)
+    for c in plan.pending:
+        if c.kind == "segment" and c.action == "removed":
+            run_id = runs.start_run(ws.state, kind="segment", name=c.name, version=versions[(c.kind, c.name)],
+                                    trigger="delete", as_of=when)
+            diff = drop_segment(ws.warehouse.con, c.name, at=when, run_id=run_id)
+            runs.finish_run(ws.state, run_id, status="ok", members=0, entered=0, exited=diff.exited)
+    trait_summary = None
+    trait_changes = [c for c in plan.pending if c.kind == "trait"]
+    if trait_changes:
+        from segflow.traits import refresh_traits
+
+        trait_summary = refresh_traits(ws, as_of=when, names=[c.name for c in trait_changes if c.action != "removed"])
+    refreshed: list[RefreshResult] = []
+    if refresh:
+        refreshed = _refresh_changed(ws, plan, defs, when, run_refresh)
+    return ApplyResult(plan=plan, versions=versions, refreshed=refreshed, traits=trait_summary)
+
+
+def _refresh_changed(ws: Workspace, plan: Plan, defs: Any, when: datetime, run_refresh: Any) -> list[RefreshResult]:
+    """Refresh new/changed dynamic segments and rule tags, and whatever reads them (or reads a changed trait)."""
+    from segflow.segments.order import build_graph
+
+    graph = build_graph(defs.segments, defs.tags)
+    roots = {(c.kind, c.name) for c in plan.pending if c.kind in ("segment", "tag") and c.action != "removed"}
+    changed_traits = {c.name for c in plan.pending if c.kind == "trait"}
+    if changed_traits:
+        from segflow.rules.ast import Trait, walk
+        from segflow.rules.parse import parse_rule
+
+        for name, seg in defs.segments.items():
+            if seg.rule is not None:
+                try:
+                    names = {n.name for n in walk(parse_rule(seg.rule)) if isinstance(n, Trait)}
+                except Exception:
+                    names = set()
+                if names & changed_traits:
+                    roots.add(("segment", name))
+    affected = graph.downstream(roots)
+    segs = sorted(n for k, n in affected if k == "segment" and defs.segments[n].dynamic)
+    tags = sorted(n for k, n in affected if k == "tag" and getattr(defs.tags[n], "rule", None) is not None)
+    if not segs and not tags:
+        return []
+    return run_refresh(ws, segs, tag_names=tags or None, as_of=when, trigger="apply")

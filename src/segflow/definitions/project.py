@@ -1,0 +1,147 @@
+"""The project folder's definitions as code: ``segments/``, ``tags/`` and ``traits/``.
+
+:func:`local_definitions` reads every file, validates it and returns one
+:class:`LocalDefinition` per (kind, name) with the canonical body that is versioned.
+:func:`check_definitions` then checks every rule against the workspace (names, types,
+references, cycles) and collects *every* problem with its file and rule path, so
+``segflow plan`` can list them all and ``segflow apply`` can refuse before changing
+anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from segflow.errors import SegflowError
+from segflow.segments.definition import DefinitionError, fingerprint, load_segment_definitions
+
+if TYPE_CHECKING:
+    from segflow.workspace import Workspace
+
+__all__ = ["LocalDefinition", "ProjectDefinitions", "local_definitions", "check_definitions", "DefinitionsError"]
+
+KINDS = ("trait", "tag", "segment")
+
+
+class DefinitionsError(DefinitionError):
+    """Several definitions with problems: ``problems`` lists each as ``file: rule.path: message``."""
+
+    def __init__(self, problems: list[str], *, code: str = "invalid_definition", path: str | None = None) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more, code=code, path=path)
+
+
+@dataclass(frozen=True)
+class LocalDefinition:
+    kind: str
+    name: str
+    body: dict[str, Any]
+    file: str | None
+    #: The parsed object (SegmentDefinition, TraitDefinition, the tags module's definition).
+    obj: Any
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.body)
+
+    @property
+    def schedule(self) -> str | None:
+        return getattr(self.obj, "schedule", None)
+
+
+@dataclass
+class ProjectDefinitions:
+    segments: dict[str, Any]
+    tags: dict[str, Any]
+    traits: dict[str, Any]
+
+    def all(self) -> dict[tuple[str, str], LocalDefinition]:
+        out: dict[tuple[str, str], LocalDefinition] = {}
+        for name, t in self.traits.items():
+            out[("trait", name)] = LocalDefinition("trait", name, dict(t.data), t.file, t)
+        for name, t in self.tags.items():
+            out[("tag", name)] = LocalDefinition("tag", name, _tag_body(t), getattr(t, "file", None), t)
+        for name, s in self.segments.items():
+            out[("segment", name)] = LocalDefinition("segment", name, s.body(), s.file, s)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able data of a definition object (dataclass, pydantic model, sets...)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return _plain(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _tag_body(tag: Any) -> dict[str, Any]:
+    body = _plain(tag)
+    if not isinstance(body, dict):
+        body = {"rule": _plain(getattr(tag, "rule", None)), "schedule": getattr(tag, "schedule", None)}
+    body.pop("file", None)
+    return body
+
+
+def local_definitions(ws: Workspace) -> ProjectDefinitions:
+    """Read ``traits/``, ``tags/`` and ``segments/``; a file that does not parse raises its error."""
+    from segflow.segments.refresh import applied_tags
+    from segflow.traits import load_trait_definitions
+    from segflow.traits.refresh import trait_columns
+
+    orders, items = trait_columns(ws)
+    traits = {t.name: t for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items)}
+    return ProjectDefinitions(segments=load_segment_definitions(ws.root), tags=applied_tags(ws), traits=traits)
+
+
+def check_definitions(ws: Workspace, defs: ProjectDefinitions) -> None:
+    """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError` listing all."""
+    from segflow.rules.check import check_rule
+    from segflow.rules.errors import RuleError
+    from segflow.rules.parse import parse_rule
+    from segflow.segments.order import build_graph
+    from segflow.segments.refresh import check_context
+
+    problems: list[str] = []
+    try:
+        build_graph(defs.segments, defs.tags).order()
+    except SegflowError as exc:
+        problems.append(exc.message)
+    if problems:
+        raise DefinitionsError(problems, code="definition_cycle")
+    traits = {name: t.type for name, t in defs.traits.items()}
+    ctx = check_context(ws, defs.segments, defs.tags)
+    from dataclasses import replace
+
+    ctx = replace(ctx, traits={**ctx.traits, **traits})
+    rules: list[tuple[str, str, Any, str | None]] = [
+        (s.file or f"segments/{n}.yaml", "rule", s.rule, n) for n, s in defs.segments.items() if s.rule is not None
+    ]
+    for name, tag in defs.tags.items():
+        rule = getattr(tag, "rule", None)
+        if isinstance(rule, (dict, list)):
+            rules.append((getattr(tag, "file", None) or f"tags/{name}", "rule", rule, None))
+    first_path = None
+    for where, key, rule, segment_name in rules:
+        try:
+            tree = parse_rule(rule)
+            check_rule(tree, replace(ctx, segment_name=segment_name))
+        except RuleError as exc:
+            for p in exc.problems:
+                path = f"{key}.{p.path}" if p.path else key
+                first_path = first_path or f"{where}:{path}"
+                problems.append(f"{where}: {path}: {p.message}")
+    if problems:
+        raise DefinitionsError(problems, path=first_path)

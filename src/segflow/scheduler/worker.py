@@ -1,0 +1,124 @@
+"""``segflow worker``: run due refreshes, with any number of workers sharing the state store.
+
+    >>> summary = run_worker(ws, once=True)     # doctest: +SKIP
+
+The loop: claim one due schedule (:func:`~segflow.scheduler.schedules.claim_due`),
+refresh it as of its due time's clock reading, release it with the outcome, repeat;
+with nothing due, sleep ``poll`` seconds (or, with ``once``, return). Every refresh
+writes its ``refresh_runs`` row with the worker's name and trigger ``schedule``.
+
+The DuckDB warehouse is a file one process writes at a time: the worker opens it for
+each refresh and closes it afterwards, waiting (up to the lease) while another
+process holds it. With the state store on PostgreSQL, workers on several machines
+share the schedule; each due refresh is claimed by exactly one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from segflow.scheduler.schedules import Claim, claim_due, complete
+
+if TYPE_CHECKING:
+    from segflow.segments.refresh import RefreshResult
+    from segflow.workspace import Workspace
+
+__all__ = ["WorkerSummary", "default_worker_name", "run_worker", "run_claim"]
+
+#: ``clock()`` → the current time (UTC); tests and simulations pass their own.
+Clock = Callable[[], datetime]
+
+
+def default_worker_name() -> str:
+    """``host:pid:random``: unique per process, readable in run rows."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class WorkerSummary:
+    worker: str
+    results: list[Any] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if r.status != "ok")
+
+
+def _close_warehouse(ws: Workspace) -> None:
+    wh = ws.__dict__.pop("warehouse", None)
+    if wh is not None:
+        wh.close()
+
+
+def _open_warehouse(ws: Workspace, deadline: float) -> None:
+    """Open the warehouse, waiting while another process holds the DuckDB file."""
+    from segflow.errors import QueryError
+
+    delay = 0.05
+    while True:
+        try:
+            ws.warehouse  # noqa: B018 - opens (and caches) the connection
+            return
+        except QueryError as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def run_claim(ws: Workspace, claim: Claim, worker: str, now: datetime) -> list[RefreshResult]:
+    """Refresh what *claim* names, as of *now*."""
+    from segflow.segments.refresh import refresh
+
+    if claim.kind == "segment":
+        return refresh(ws, [claim.name], as_of=now, trigger="schedule", worker=worker)
+    return refresh(ws, [], tag_names=[claim.name], as_of=now, trigger="schedule", worker=worker)
+
+
+def run_worker(
+    ws: Workspace,
+    *,
+    once: bool = False,
+    poll: float = 30.0,
+    lease: timedelta = timedelta(minutes=15),
+    worker: str | None = None,
+    clock: Clock | None = None,
+    max_runs: int | None = None,
+    on_result: Callable[[Any], None] | None = None,
+) -> WorkerSummary:
+    """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*."""
+    name = worker or default_worker_name()
+    now_of = clock or (lambda: datetime.now(timezone.utc))
+    summary = WorkerSummary(worker=name)
+    while max_runs is None or len(summary.results) < max_runs:
+        now = now_of()
+        claim = claim_due(ws.state, name, now, lease=lease)
+        if claim is None:
+            if once:
+                break
+            time.sleep(poll)
+            continue
+        status = "failed"
+        try:
+            _open_warehouse(ws, time.monotonic() + lease.total_seconds() * 0.8)
+            results = run_claim(ws, claim, name, now)
+            status = "ok" if all(r.status == "ok" for r in results) else "failed"
+        except Exception as exc:
+            from segflow.segments.refresh import RefreshResult
+
+            results = [RefreshResult(claim.kind, claim.name, None, "failed", now, error=str(exc).splitlines()[0])]
+        finally:
+            _close_warehouse(ws)
+            complete(ws.state, claim, name, status=status, now=now_of())
+        for r in results:
+            summary.results.append(r)
+            if on_result:
+                on_result(r)
+    return summary
