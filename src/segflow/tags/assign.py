@@ -1,0 +1,314 @@
+"""Assigning and removing tags by hand, from files, and from other parts of segflow.
+
+Every assignment is a row of the warehouse table ``tag_assignments``::
+
+    profile_id, tag, value, source, assigned_at, expires_at
+
+keyed by ``(profile_id, tag, source)``: a profile may carry the same tag from a rule
+and from a person at once, and a refresh of the rule never touches the manual row.
+``source`` is one of :data:`~segflow.tags.definition.SOURCES`; models and journeys call
+:func:`assign_tags` with ``source="model"`` / ``"journey"``.
+
+    >>> assign_tags(ws, "crm/key_account", ["shop_000001", "app_000045"])     # doctest: +SKIP
+    AssignResult(tag='crm/key_account', added=2, updated=0, unchanged=0, unknown=[])
+    >>> assign_tags(ws, "crm/key_account", file="key_accounts.csv", expires="90d")  # doctest: +SKIP
+
+Ids that are not profiles are reported (``unknown``) and the others are assigned.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from segflow.errors import LoadError, QueryError, SchemaError
+from segflow.rules.parse import parse_duration
+from segflow.tags.definition import SOURCES, check_tag_name, load_tag_definitions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from segflow.workspace import Workspace
+
+__all__ = ["AssignResult", "RemoveResult", "assign_tags", "parse_expiry", "read_id_file", "remove_tags"]
+
+_INPUT = "_segflow_tag_input"
+_STAGE = "_segflow_tag_stage"
+
+
+@dataclass
+class AssignResult:
+    tag: str
+    source: str
+    #: New assignments, assignments whose value or expiry changed, and ones already as asked.
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    #: Ids that are not profiles (not assigned), in input order.
+    unknown: list[str] = field(default_factory=list)
+    #: Ids given more than once (the last occurrence wins).
+    repeated: int = 0
+
+
+@dataclass
+class RemoveResult:
+    tag: str
+    removed: int = 0
+    #: Ids that did not carry the tag (from the sources removed).
+    not_tagged: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+def _utc(value: datetime | None) -> datetime:
+    when = value or datetime.now(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:
+    """An expiry: None, a datetime, an ISO date/time text, or a duration (``30d``) after *start*."""
+    if expires is None or expires == "":
+        return None
+    if isinstance(expires, datetime):
+        return _utc(expires)
+    if isinstance(expires, timedelta):
+        return start + expires
+    if isinstance(expires, str):
+        d = parse_duration(expires)
+        if d is not None:
+            return start + timedelta(seconds=d.seconds)
+        try:
+            return _utc(datetime.fromisoformat(expires.strip().replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise SchemaError(f"{path}: {expires!r} is neither a duration (30d, 12h, 2w) nor an ISO date/time",
+                      code="bad_expiry", path=path)
+
+
+def read_id_file(path: str | Path) -> list[tuple[str, str | None, str | None, int]]:
+    """Rows ``(profile_id, value, expires, line)`` of an id file.
+
+    A ``.csv`` file has a header with ``profile_id`` and optionally ``value`` and
+    ``expires`` (per-row expiry: a duration or an ISO time); any other file is one id
+    per line (blank lines and lines starting with ``#`` are skipped). Raises
+    :class:`LoadError` naming the file (and line) when it cannot be read.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise LoadError(f"{p}: no such file", code="no_file", path=str(p))
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{p}: not UTF-8 text (byte {exc.start})", code="bad_encoding", path=str(p)) from None
+    rows: list[tuple[str, str | None, str | None, int]] = []
+    if p.suffix.lower() == ".csv":
+        reader = csv.reader(text.splitlines())
+        header = next(reader, None)
+        if header is None:
+            return []
+        names = [h.strip() for h in header]
+        if "profile_id" not in names:
+            raise LoadError(f"{p}: line 1: no profile_id column (columns: {', '.join(names)})",
+                            code="missing_column", path=f"{p}:1")
+        unknown = [n for n in names if n not in ("profile_id", "value", "expires")]
+        if unknown:
+            raise LoadError(f"{p}: line 1: unknown column {unknown[0]!r} (columns: profile_id, value, expires)",
+                            code="unknown_column", path=f"{p}:1")
+        at = {n: i for i, n in enumerate(names)}
+        for line, cells in enumerate(reader, start=2):
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if len(cells) != len(names):
+                raise LoadError(f"{p}: line {line}: {len(cells)} cells, the header has {len(names)}",
+                                code="bad_row", path=f"{p}:{line}")
+            pid = cells[at["profile_id"]].strip()
+            if not pid:
+                raise LoadError(f"{p}: line {line}: empty profile_id", code="missing_id", path=f"{p}:{line}")
+            value = cells[at["value"]].strip() if "value" in at else None
+            expires = cells[at["expires"]].strip() if "expires" in at else None
+            rows.append((pid, value or None, expires or None, line))
+        return rows
+    for line, raw in enumerate(text.splitlines(), start=1):
+        pid = raw.strip()
+        if pid and not pid.startswith("#"):
+            rows.append((pid, None, None, line))
+    return rows
+
+
+def _check_source(source: str) -> str:
+    if source not in SOURCES:
+        raise SchemaError(f"unknown tag source {source!r} (sources: {', '.join(SOURCES)})", code="bad_source",
+                          path="source")
+    return source
+
+
+def _default_expiry(ws: Workspace, tag: str) -> int | None:
+    definitions = load_tag_definitions(ws.root)
+    d = definitions.get(tag)
+    return d.expires if d is not None else None
+
+
+def assign_tags(
+    ws: Workspace,
+    tag: str,
+    ids: Iterable[str] | None = None,
+    *,
+    file: str | Path | None = None,
+    value: str | None = None,
+    source: str = "manual",
+    expires: Any = None,
+    at: datetime | None = None,
+) -> AssignResult:
+    """Assign *tag* to the profiles *ids* and/or those of *file* (see :func:`read_id_file`).
+
+    *value* is the tag's value (a row's own ``value`` in a file wins); *expires* a
+    duration (``30d``) from *at*, an ISO time or a datetime (a row's own ``expires`` wins;
+    default: the tag definition's ``expires:``, else never); *at* the assignment time
+    (default now). Assigning again updates the value and expiry (a changed value also
+    restamps ``assigned_at``). All in one transaction.
+    """
+    check_tag_name(tag, path="tag")
+    _check_source(source)
+    if ws.read_only:
+        raise QueryError("cannot assign tags: the workspace is open read-only", code="read_only")
+    when = _utc(at)
+    if expires is None:
+        default = _default_expiry(ws, tag)
+        expires = timedelta(seconds=default) if default else None
+    base_expiry = parse_expiry(expires, start=when)
+    rows: list[tuple[str, str | None, datetime | None]] = []
+    for pid in ids or ():
+        if not isinstance(pid, str) or not pid.strip():
+            raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
+        rows.append((pid.strip(), None if value is None else str(value), base_expiry))
+    if file is not None:
+        for pid, row_value, row_expires, line in read_id_file(file):
+            expiry = base_expiry if row_expires is None else parse_expiry(row_expires, start=when,
+                                                                           path=f"{file}:{line}: expires")
+            rows.append((pid, row_value if row_value is not None else (None if value is None else str(value)), expiry))
+    result = AssignResult(tag=tag, source=source)
+    if not rows:
+        return result
+    table = _input_table(rows)
+    con = ws.warehouse.con
+    con.register(_INPUT, table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # The last occurrence of an id wins, as in a load.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT profile_id, value, expires_at FROM ("
+            f"SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY pos DESC) AS rn FROM {_INPUT}) WHERE rn = 1"
+        )
+        staged = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
+        result.repeated = len(rows) - int(staged)
+        result.unknown = _unknown_ids(con, table)
+        con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
+        key = [tag, source]
+        result.updated = int(con.execute(
+            f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
+            "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)", key).fetchall()[0][0])
+        result.unchanged = int(con.execute(
+            f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
+            "AND t.value IS NOT DISTINCT FROM s.value AND t.expires_at IS NOT DISTINCT FROM s.expires_at",
+            key).fetchall()[0][0])
+        con.execute(
+            f"UPDATE tag_assignments AS t SET assigned_at = CASE WHEN t.value IS DISTINCT FROM s.value THEN ? "
+            f"ELSE t.assigned_at END, value = s.value, expires_at = s.expires_at FROM {_STAGE} AS s "
+            "WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ? "
+            "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)",
+            [when, *key],
+        )
+        inserted = con.execute(
+            f"INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
+            f"SELECT s.profile_id, ?, s.value, ?, ?, s.expires_at FROM {_STAGE} AS s WHERE NOT EXISTS ("
+            "SELECT 1 FROM tag_assignments t WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ?)",
+            [tag, source, when, *key],
+        ).fetchall()
+        result.added = int(inserted[0][0]) if inserted else 0
+        con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister(_INPUT)
+    return result
+
+
+def _input_table(rows: list[tuple[str, str | None, datetime | None]]) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({
+        "pos": pa.array(range(len(rows)), pa.int64()),
+        "profile_id": pa.array([r[0] for r in rows], pa.string()),
+        "value": pa.array([r[1] for r in rows], pa.string()),
+        "expires_at": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _unknown_ids(con: Any, table: pa.Table) -> list[str]:
+    rows = con.execute(
+        f"SELECT profile_id FROM (SELECT profile_id, min(pos) AS pos FROM {_INPUT} GROUP BY profile_id) "
+        "WHERE profile_id NOT IN (SELECT profile_id FROM profiles) ORDER BY pos"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def remove_tags(
+    ws: Workspace,
+    tag: str,
+    ids: Iterable[str] | None = None,
+    *,
+    file: str | Path | None = None,
+    source: str | None = "manual",
+    everyone: bool = False,
+) -> RemoveResult:
+    """Remove *tag* from *ids* / the ids of *file*, or from every profile with *everyone*.
+
+    Only assignments from *source* are removed (default ``manual``; None = every
+    source — a rule-computed assignment comes back at the tag's next refresh).
+    """
+    check_tag_name(tag, path="tag")
+    if source is not None:
+        _check_source(source)
+    if ws.read_only:
+        raise QueryError("cannot remove tags: the workspace is open read-only", code="read_only")
+    if everyone and (ids or file):
+        raise SchemaError("give ids, a file, or everyone, not both", code="bad_arguments", path="ids")
+    sources = "" if source is None else " AND source = ?"
+    params: list[Any] = [tag] + ([] if source is None else [source])
+    con = ws.warehouse.con
+    result = RemoveResult(tag=tag)
+    if everyone:
+        deleted = con.execute(f"DELETE FROM tag_assignments WHERE tag = ?{sources}", params).fetchall()
+        result.removed = int(deleted[0][0]) if deleted else 0
+        return result
+    rows: list[tuple[str, str | None, datetime | None]] = [(str(pid).strip(), None, None) for pid in ids or ()]
+    if file is not None:
+        rows += [(pid, None, None) for pid, _, _, _ in read_id_file(file)]
+    if not rows:
+        return result
+    table = _input_table(rows)
+    con.register(_INPUT, table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result.unknown = _unknown_ids(con, table)
+        result.not_tagged = int(con.execute(
+            f"SELECT count(DISTINCT i.profile_id) FROM {_INPUT} i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
+            f"AND NOT EXISTS (SELECT 1 FROM tag_assignments t WHERE t.profile_id = i.profile_id AND t.tag = ?"
+            f"{sources.replace('source', 't.source')})", params).fetchall()[0][0])
+        deleted = con.execute(
+            f"DELETE FROM tag_assignments WHERE tag = ?{sources} AND profile_id IN (SELECT profile_id FROM {_INPUT})",
+            params,
+        ).fetchall()
+        result.removed = int(deleted[0][0]) if deleted else 0
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister(_INPUT)
+    return result

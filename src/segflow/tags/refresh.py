@@ -1,0 +1,347 @@
+"""Refreshing computed tags: each tag's members as of T, written as a set difference in SQL.
+
+    >>> results = refresh_tags(ws, as_of=datetime(2026, 3, 1, tzinfo=timezone.utc))  # doctest: +SKIP
+    >>> [(r.name, r.members, r.added, r.removed) for r in results]                   # doctest: +SKIP
+    [('lifecycle/churn_risk', 812, 812, 0), ...]
+
+How a refresh runs:
+
+1. every definition in ``tags/`` is loaded (:func:`~segflow.tags.definition.load_tag_definitions`);
+   computed traits the rules use are refreshed as of the same T
+   (:func:`segflow.traits.refresh_traits` with their names), so a tag never reads a
+   trait computed for another time;
+2. every rule is checked against the workspace (attributes, tags, traits, segments) and
+   every Python function resolved; any problem raises :class:`~segflow.errors.SchemaError`
+   naming the file and the path in the definition, and nothing is written;
+3. tags run in dependency order (a tag whose rule uses another defined tag after it),
+   each in its own warehouse transaction: its members (the compiled rule, the checked
+   SQL, or the function's output, restricted to known profiles) go to a temporary
+   table, then assignments of the tag's own source that no longer hold are deleted,
+   changed values updated, new members inserted, and assignments of any source that
+   have expired by T are purged. Manual, model and journey assignments are kept.
+   A tag whose query or function fails is rolled back (its previous assignments stay)
+   and the error is recorded; the other tags still run.
+
+Every run of a tag appends a row to the warehouse table ``tag_refreshes`` (``name,
+source, fingerprint, as_of, refreshed_at, seconds, members, added, removed, changed,
+expired, unknown, error``): the latest row per tag is its state, the rows over time
+its size history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from segflow.errors import QueryError, SchemaError
+from segflow.rules.errors import RuleError
+from segflow.tags.definition import TagDefinition, load_tag_definitions, refresh_order
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segflow.rules.ast import Condition
+    from segflow.workspace import Workspace
+
+__all__ = ["HISTORY_TABLE", "TagProgress", "TagRefresh", "check_tag_definitions", "refresh_tags", "tag_history"]
+
+#: The warehouse table recording every refresh of every tag.
+HISTORY_TABLE = "tag_refreshes"
+_HISTORY_DDL = (
+    "name VARCHAR NOT NULL, source VARCHAR NOT NULL, fingerprint VARCHAR, as_of TIMESTAMPTZ NOT NULL, "
+    "refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, members BIGINT, added BIGINT, removed BIGINT, "
+    "changed BIGINT, expired BIGINT, unknown BIGINT, error VARCHAR"
+)
+_NEW = "_segflow_tag_new"
+_RAW = "_segflow_tag_raw"
+
+#: ``progress(tag, done, total)``: called before each tag.
+TagProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TagRefresh:
+    """What one tag's refresh did. ``members`` counts the profiles tagged by the tag's
+    own source after the refresh; ``changed`` the members whose value changed;
+    ``expired`` the assignments (any source) purged because they had expired by T;
+    ``unknown`` the ids custom logic returned that are not profiles (ignored)."""
+
+    name: str
+    source: str
+    as_of: datetime
+    members: int = 0
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    expired: int = 0
+    unknown: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _utc(value: datetime | None) -> datetime:
+    when = value or datetime.now(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def check_tag_definitions(
+    ws: Workspace, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False
+) -> dict[str, list[Condition]]:
+    """Check the rules of *names* (default: every rule tag) against *ws*; the checked trees
+    per tag, one per case. Raises :class:`SchemaError` listing every problem as
+    ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` count as
+    known even before their first refresh."""
+    from segflow.rules.check import check_rule
+    from segflow.rules.parse import parse_rule
+    from segflow.segments.preview import rule_context
+
+    ctx = rule_context(ws)
+    ctx.tags |= set(tags)
+    if assume_traits:
+        from segflow.traits import load_trait_definitions, trait_columns
+
+        orders, items = trait_columns(ws)
+        for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items):
+            ctx.traits.setdefault(t.name, t.type)
+    checked: dict[str, list[Condition]] = {}
+    lines: list[str] = []
+    first: tuple[str, str, str] | None = None
+    for name in names if names is not None else list(tags):
+        tag = tags[name]
+        if tag.source != "rule":
+            continue
+        trees = []
+        for i, case in enumerate(tag.cases):
+            base = "rule" if "rule" in tag.data else f"cases[{i}].rule"
+            try:
+                tree, _warnings = check_rule(parse_rule(case.rule), ctx)
+            except RuleError as exc:
+                for p in exc.problems:
+                    path = f"{base}.{p.path}" if p.path else base
+                    lines.append(f"{tag.file}: {path}: {p.message}")
+                    first = first or (p.code, f"{tag.file}: {path}", "")
+                continue
+            trees.append(tree)
+        checked[name] = trees
+    if lines:
+        assert first is not None
+        raise SchemaError("\n".join(lines), code=first[0], path=first[1])
+    return checked
+
+
+def _fresh_traits(ws: Workspace, tags: list[TagDefinition], when: datetime) -> None:
+    """Refresh the computed traits *tags* use as of *when*, unless they already are."""
+    used = sorted({t for tag in tags for t in tag.traits_used})
+    if not used:
+        return
+    from segflow.traits import last_refresh, load_trait_definitions, refresh_traits, trait_columns
+
+    orders, items = trait_columns(ws)
+    defined = {t.name: t for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items)}
+    wanted = [name for name in used if name in defined]
+    if not wanted:
+        return  # an unknown trait is reported by the rule check
+    stored = (last_refresh(ws) or {"traits": {}})["traits"]
+    stale = [n for n in wanted if n not in stored or stored[n]["as_of"] != when
+             or stored[n]["fingerprint"] != defined[n].fingerprint()]
+    if stale:
+        refresh_traits(ws, as_of=when, names=stale)
+
+
+def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone: str) -> str:
+    """One SELECT ``profile_id, value`` for a rule tag: the first matching case gives the value."""
+    import sqlglot
+    from sqlglot import exp
+
+    from segflow.rules.compile import compile_rule
+
+    parts = []
+    for i, (tree, case) in enumerate(zip(trees, tag.cases)):
+        members = compile_rule(tree, as_of=when, timezone=zone, dialect="duckdb").subquery(
+            exp.to_identifier(f"c{i}", quoted=True))
+        value = (exp.Literal.string(case.value) if case.value is not None
+                 else exp.cast(exp.Null(), exp.DataType.build("VARCHAR")))
+        parts.append(sqlglot.select(
+            exp.alias_(exp.column("profile_id", table=f"c{i}", quoted=True), "profile_id", quoted=True),
+            exp.alias_(value, "value", quoted=True),
+            exp.alias_(exp.Literal.number(i), "priority", quoted=True),
+        ).from_(members))
+    if len(parts) == 1:
+        return sqlglot.select("profile_id", "value").from_(parts[0].subquery("u")).sql(dialect="duckdb")
+    union: exp.Query = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    ranked = sqlglot.select(
+        exp.column("profile_id", quoted=True), exp.column("value", quoted=True),
+        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[exp.column("profile_id", quoted=True)],
+                              order=exp.Order(expressions=[exp.Ordered(this=exp.column("priority", quoted=True))])),
+                   "rank", quoted=True),
+    ).from_(union.subquery("u"))
+    first = sqlglot.select(exp.column("profile_id", quoted=True), exp.column("value", quoted=True)).from_(
+        ranked.subquery("r")).where(exp.EQ(this=exp.column("rank", quoted=True), expression=exp.Literal.number(1)))
+    return first.sql(dialect="duckdb")
+
+
+def refresh_tags(
+    ws: Workspace,
+    names: list[str] | None = None,
+    *,
+    as_of: datetime | None = None,
+    progress: TagProgress | None = None,
+) -> list[TagRefresh]:
+    """Compute the tags *names* (default: every tag defined in ``tags/``) as of *as_of*
+    (default now, UTC) into ``tag_assignments``; one :class:`TagRefresh` per tag, in the
+    order they ran. Manual tags only have their expired assignments purged. See the
+    module doc for the steps; a failing tag has ``error`` set and kept its assignments.
+    """
+    when = _utc(as_of)
+    tags = load_tag_definitions(ws.root)
+    for name in names or ():
+        if name not in tags:
+            known = ", ".join(sorted(tags)) or "none"
+            raise SchemaError(f"no tag {name!r} in tags/ (tags: {known})", code="unknown_tag", path=name)
+    if ws.read_only:
+        raise QueryError("cannot refresh tags: the workspace is open read-only", code="read_only")
+    selected = refresh_order(tags, list(names) if names else sorted(tags))
+    functions = {}
+    if any(tags[n].source == "python" for n in selected):
+        from segflow.tags.custom import resolve_function
+
+        for n in selected:
+            if tags[n].source == "python":
+                try:
+                    functions[n] = resolve_function(tags[n].python or "", ws.root)
+                except SchemaError as exc:
+                    raise SchemaError(f"{tags[n].file}: python: {exc.message}", code=exc.code,
+                                      path=f"{tags[n].file}: python") from None
+    _fresh_traits(ws, [tags[n] for n in selected], when)
+    checked = check_tag_definitions(ws, tags, selected)
+    con = ws.warehouse.con
+    con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({_HISTORY_DDL})")
+    results = []
+    for i, name in enumerate(selected):
+        if progress:
+            progress(name, i, len(selected))
+        tag = tags[name]
+        result = TagRefresh(name=name, source=tag.source, as_of=when)
+        started = time.perf_counter()
+        try:
+            query = _members_query(ws, tag, checked.get(name, []), functions.get(name), when)
+            _apply(con, tag, query, when, result)
+        except Exception as exc:  # noqa: BLE001 - recorded per tag; the others still run
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            result.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        finally:
+            if tag.source == "python":
+                con.unregister(_RAW)
+        result.seconds = time.perf_counter() - started
+        _record(con, tag, result)
+        results.append(result)
+    return results
+
+
+def _members_query(ws: Workspace, tag: TagDefinition, trees: list[Condition], fn: Any, when: datetime) -> str | None:
+    """The SELECT ``profile_id, value`` of a computed tag, or None for a manual tag."""
+    zone = ws.config.timezone
+    if tag.source == "rule":
+        return _case_query(trees, tag, when, zone)
+    if tag.source == "sql":
+        from segflow.tags.custom import render_tag_sql
+
+        sql, _valued = render_tag_sql(tag.sql or "", as_of=when, timezone_name=zone)
+        return sql
+    if tag.source == "python":
+        from segflow.tags.custom import run_tag_function
+
+        table = run_tag_function(fn, ws, when, name=tag.name)
+        ws.warehouse.con.register(_RAW, table)
+        return f"SELECT profile_id, value FROM {_RAW}"
+    return None
+
+
+def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None, when: datetime,
+           result: TagRefresh) -> None:
+    """Write one tag's new members as a set difference, in one transaction."""
+    now = datetime.now(timezone.utc)
+    key = [tag.name, tag.source]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        expired = con.execute("DELETE FROM tag_assignments WHERE tag = ? AND expires_at <= ?",
+                              [tag.name, min(when, now)]).fetchall()
+        result.expired = int(expired[0][0]) if expired else 0
+        if query is not None:
+            # One row per profile (the smallest value when custom logic gives several).
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, min(value) AS value "
+                f"FROM ({query}) AS q WHERE profile_id IS NOT NULL GROUP BY profile_id"
+            )
+            if tag.source != "rule":
+                result.unknown = int(con.execute(
+                    f"SELECT count(*) FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)"
+                ).fetchall()[0][0])
+                if result.unknown:
+                    con.execute(f"DELETE FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
+            result.changed = int(con.execute(
+                f"SELECT count(*) FROM tag_assignments t JOIN {_NEW} n USING (profile_id) "
+                "WHERE t.tag = ? AND t.source = ? AND t.value IS DISTINCT FROM n.value", key).fetchall()[0][0])
+            removed = con.execute(
+                f"DELETE FROM tag_assignments AS t WHERE t.tag = ? AND t.source = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {_NEW} n WHERE n.profile_id = t.profile_id)", key).fetchall()
+            result.removed = int(removed[0][0]) if removed else 0
+            if result.changed:
+                con.execute(
+                    f"UPDATE tag_assignments AS t SET value = n.value, assigned_at = ? FROM {_NEW} AS n "
+                    "WHERE t.profile_id = n.profile_id AND t.tag = ? AND t.source = ? "
+                    "AND t.value IS DISTINCT FROM n.value", [when, *key])
+            # A refresh as of an earlier time (a backfill) makes kept members visible from then.
+            con.execute("UPDATE tag_assignments SET assigned_at = ? WHERE tag = ? AND source = ? AND assigned_at > ?",
+                        [when, *key, when])
+            added = con.execute(
+                "INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
+                f"SELECT n.profile_id, ?, n.value, ?, ?, NULL FROM {_NEW} AS n WHERE NOT EXISTS "
+                "(SELECT 1 FROM tag_assignments t WHERE t.profile_id = n.profile_id AND t.tag = ? AND t.source = ?)",
+                [tag.name, tag.source, when, *key]).fetchall()
+            result.added = int(added[0][0]) if added else 0
+            con.execute(f"DROP TABLE IF EXISTS {_NEW}")
+        result.members = int(con.execute(
+            "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND source = ?", key).fetchall()[0][0])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _record(con: duckdb.DuckDBPyConnection, tag: TagDefinition, r: TagRefresh) -> None:
+    con.execute(
+        f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [r.name, r.source, tag.fingerprint(), r.as_of, datetime.now(timezone.utc), r.seconds, r.members, r.added,
+         r.removed, r.changed, r.expired, r.unknown, r.error],
+    )
+
+
+def tag_history(ws: Workspace, name: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Refreshes recorded in ``tag_refreshes`` (newest first), for one tag or all."""
+    con = ws.warehouse.con
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                         "AND table_name = ?", [HISTORY_TABLE]).fetchall()[0][0]
+    if not exists:
+        return []
+    where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
+    query = f"SELECT * FROM {HISTORY_TABLE} {where} ORDER BY refreshed_at DESC"
+    if limit is not None:
+        query += f" LIMIT {int(limit)}"
+    cursor = con.execute(query, params)
+    cols = [d[0] for d in cursor.description]
+    rows = [dict(zip(cols, row)) for row in cursor.fetchall()]
+    for row in rows:
+        for key in ("as_of", "refreshed_at"):
+            row[key] = row[key].astimezone(timezone.utc)
+    return rows
