@@ -1,0 +1,363 @@
+"""``segflow resolve``: merge source profiles that share identifiers into persons.
+
+One warehouse transaction per run (a crash leaves the previous resolution intact):
+
+1. **absorb** profile rows loaded since the last run into ``source_profiles``;
+2. **index** the identifiers of every source whose rows changed (normalised, with
+   placeholders, malformed and ignored values marked);
+3. **scope**: the components those sources and identifiers touch — the sources of
+   every changed identifier (unless it is junk before and after), and every source
+   of their current persons (a full run takes every source);
+4. **components** of the scope's graph with scipy (junk identifiers, over
+   ``identity.junk_cap`` sources, and pinned sources have no edges); each person's
+   canonical id is its oldest source (has a profile row, earliest ``created_at``,
+   smallest id) — so any order of loads and runs ends in the same partition and ids;
+5. **re-key** ``profiles`` (merged rows), events, orders, memberships,
+   subscriptions, identities and tags; attach anonymous events.
+
+``undo_merge(ws, source_id)`` pins a source apart (its own person from then on) and
+runs the same steps for its person; ``unpin`` lifts the pin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from segflow.identity.errors import IdentityError
+from segflow.identity.graph import component_labels
+from segflow.identity.index import index_sources
+from segflow.identity.merge import absorb_profiles, rebuild_profiles
+from segflow.identity.rekey import attach_anonymous, collect_anonymous_links, rekey_tables
+from segflow.identity.store import (
+    ANON,
+    INDEX,
+    MAP,
+    META,
+    SOURCES,
+    ensure_identity_tables,
+    max_load_id,
+    scalar,
+    watermark,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segflow.identity.config import IdentityOptions
+    from segflow.workspace import Workspace
+
+__all__ = ["ResolveSummary", "resolve_identities", "undo_merge", "unpin", "junk_identifiers"]
+
+
+@dataclass
+class ResolveSummary:
+    """What one run did. ``sources → persons`` is the headline."""
+
+    mode: str
+    sources: int = 0
+    persons: int = 0
+    touched: int = 0
+    remapped: int = 0
+    profiles_absorbed: int = 0
+    junk: list[dict[str, Any]] = field(default_factory=list)
+    junk_total: int = 0
+    not_merged: dict[str, int] = field(default_factory=dict)
+    rekeyed: dict[str, int] = field(default_factory=dict)
+    anonymous_attached: int = 0
+    anonymous_ambiguous: int = 0
+    watermark: int = 0
+    seconds: float = 0.0
+    run_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _settings_fingerprint(opts: IdentityOptions, phone_country: str | None) -> str:
+    body = json.dumps({"identity": opts.model_dump(), "phone_country": phone_country}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _state_run(ws: Workspace, mode: str) -> int:
+    from segflow.state.tables import identity_runs
+
+    with ws.state.begin() as conn:
+        return int(conn.execute(identity_runs.insert().values(
+            mode=mode, started_at=datetime.now(timezone.utc), status="running"
+        )).inserted_primary_key[0])
+
+
+def _finish_run(ws: Workspace, run_id: int, status: str, summary: ResolveSummary | None, error: str | None) -> None:
+    from segflow.state.tables import identity_runs
+
+    values: dict[str, Any] = {"status": status, "finished_at": datetime.now(timezone.utc), "error": error}
+    if summary is not None:
+        values.update(
+            watermark=summary.watermark, sources=summary.sources, persons=summary.persons,
+            touched=summary.touched, remapped=summary.remapped, junk=summary.junk_total, seconds=summary.seconds,
+        )
+    with ws.state.begin() as conn:
+        conn.execute(identity_runs.update().where(identity_runs.c.id == run_id).values(**values))
+
+
+def _pinned(ws: Workspace) -> list[str]:
+    from segflow.state.tables import identity_pins
+
+    with ws.state.begin() as conn:
+        return [r[0] for r in conn.execute(identity_pins.select().with_only_columns(identity_pins.c.source_id))]
+
+
+def _temp_ids(con: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> None:
+    import pyarrow as pa
+
+    con.register("_idr_ids_arrow", pa.table({"source_id": pa.array(ids, type=pa.string())}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT source_id FROM _idr_ids_arrow")
+    con.unregister("_idr_ids_arrow")
+
+
+def _merge_edges_sql(opts: IdentityOptions, alias: str = "") -> tuple[str, list[str]]:
+    """The condition (and its parameters) for index rows that may merge records."""
+    types = list(opts.merge_types) or ["\x00none"]
+    a = f"{alias}." if alias else ""
+    return f"{a}status = 'ok' AND {a}type IN ({', '.join('?' for _ in types)})", types
+
+
+def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) -> None:
+    """``_idr_scope(source_id)``: the sources whose persons this run recomputes."""
+    if full:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_scope AS SELECT profile_id AS source_id FROM {SOURCES} "
+            f"UNION SELECT source_id FROM {INDEX} UNION SELECT source_id FROM {MAP}"
+        )
+        return
+    xcond, params = _merge_edges_sql(opts, "x")
+    cap = int(opts.junk_cap)
+    # Identifiers of the changed sources, before and after re-indexing.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _idr_touched AS SELECT type, value, sum(after) AS after, sum(before) AS before "
+        "FROM (SELECT type, value, 1 AS after, 0 AS before FROM _idr_new_idents "
+        "UNION ALL SELECT type, value, 0, 1 FROM _idr_old_idents) GROUP BY type, value"
+    )
+    # Junk before and after stays junk: its sources need no look (the common case for a store phone).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_links AS SELECT i.type, i.value FROM ("
+        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS n FROM {INDEX} x "
+        f"JOIN _idr_touched t ON t.type = x.type AND t.value = x.value WHERE {xcond} GROUP BY x.type, x.value) i "
+        f"JOIN _idr_touched t ON t.type = i.type AND t.value = i.value "
+        f"WHERE i.n <= {cap} OR i.n - t.after + t.before <= {cap}",
+        params,
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_seed AS SELECT source_id FROM _idr_dirty "
+        f"UNION SELECT x.source_id FROM {INDEX} x JOIN _idr_links l ON l.type = x.type AND l.value = x.value"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_scope AS SELECT source_id FROM _idr_seed UNION "
+        f"SELECT m.source_id FROM {MAP} m WHERE m.canonical_id IN "
+        f"(SELECT m2.canonical_id FROM {MAP} m2 JOIN _idr_seed s ON s.source_id = m2.source_id)"
+    )
+
+
+def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
+    """``_idr_newmap(source_id, canonical_id)`` for every source in ``_idr_scope``."""
+    import pyarrow as pa
+
+    xcond, params = _merge_edges_sql(opts, "x")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _idr_codes AS SELECT source_id, "
+        "(row_number() OVER (ORDER BY source_id) - 1)::BIGINT AS code FROM _idr_scope"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_cand AS SELECT DISTINCT x.source_id, x.type, x.value FROM {INDEX} x "
+        f"WHERE x.source_id IN (SELECT source_id FROM _idr_scope) AND {xcond} "
+        f"AND x.source_id NOT IN (SELECT source_id FROM _idr_pins)",
+        params,
+    )
+    # The cap counts every source holding the value, in scope or not.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_junk AS SELECT x.type, x.value, count(DISTINCT x.source_id) AS n "
+        f"FROM {INDEX} x SEMI JOIN (SELECT DISTINCT type, value FROM _idr_cand) c ON c.type = x.type AND c.value = x.value "
+        f"WHERE {xcond} "
+        f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}",
+        params,
+    )
+    edges = con.execute(
+        "SELECT c.code, (dense_rank() OVER (ORDER BY e.type, e.value) - 1)::BIGINT AS ident FROM _idr_cand e "
+        "JOIN _idr_codes c USING (source_id) "
+        "WHERE NOT EXISTS (SELECT 1 FROM _idr_junk j WHERE j.type = e.type AND j.value = e.value)"
+    ).fetchnumpy()
+    n_sources = int(scalar(con, "SELECT count(*) FROM _idr_codes"))
+    src, ident = edges["code"], edges["ident"]
+    n_idents = int(ident.max()) + 1 if len(ident) else 0
+    labels = component_labels(n_sources, n_idents, src, ident)
+    con.register("_idr_labels_arrow", pa.table({"code": pa.array(range(n_sources), type=pa.int64()), "label": labels}))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_newmap AS SELECT c.source_id, first_value(c.source_id) OVER (PARTITION BY "
+        f"l.label ORDER BY (s.profile_id IS NULL), s.created_at ASC NULLS LAST, c.source_id) AS canonical_id "
+        f"FROM _idr_codes c JOIN _idr_labels_arrow l USING (code) LEFT JOIN {SOURCES} s ON s.profile_id = c.source_id"
+    )
+    con.unregister("_idr_labels_arrow")
+
+
+def junk_identifiers(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+    """Identifier values over the junk cap: (how many, the most shared first)."""
+    cond, params = _merge_edges_sql(opts)
+    base = (
+        f"SELECT type, value, count(DISTINCT source_id) AS sources FROM {INDEX} WHERE {cond} "
+        f"GROUP BY type, value HAVING count(DISTINCT source_id) > {int(opts.junk_cap)}"
+    )
+    total = int(scalar(con, f"SELECT count(*) FROM ({base})", params))
+    rows = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
+    return total, [{"type": t, "value": v, "sources": int(n)} for t, v, n in rows]
+
+
+def resolve_identities(
+    ws: Workspace, *, full: bool = False, extra_sources: list[str] | None = None, mode: str | None = None
+) -> ResolveSummary:
+    """Resolve identities in *ws* (incrementally unless *full* or the first time).
+
+    *extra_sources* are source ids to look at even if none of their rows changed (a
+    pin added or lifted).
+    """
+    started = time.perf_counter()
+    opts = ws.config.identity
+    country = ws.config.default_phone_country
+    con = ws.warehouse.con
+    ensure_identity_tables(con)
+    settings = _settings_fingerprint(opts, country)
+    previous = watermark(con)
+    stored = scalar(con, f"SELECT any_value(settings) FROM {META}")
+    full = full or previous is None or stored != settings
+    summary = ResolveSummary(mode=mode or ("full" if full else "incremental"))
+    run_id = _state_run(ws, summary.mode)
+    summary.run_id = run_id
+    wm = previous or 0
+    pins = _pinned(ws)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        summary.watermark = max_load_id(con)
+        _temp_ids(con, "_idr_pins", pins)
+        _temp_ids(con, "_idr_extra", list(extra_sources or []))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_dirty AS SELECT profile_id AS source_id FROM profiles WHERE _load_id > {wm} "
+            f"UNION SELECT profile_id FROM identities WHERE _load_id > {wm} UNION SELECT source_id FROM _idr_extra"
+        )
+        summary.profiles_absorbed = absorb_profiles(con, wm)
+        if full:
+            con.execute(
+                f"INSERT INTO _idr_dirty SELECT profile_id FROM {SOURCES} UNION SELECT source_id FROM {INDEX} "
+                f"UNION SELECT source_id FROM {MAP}"
+            )
+            con.execute("CREATE OR REPLACE TEMP TABLE _idr_dirty AS SELECT DISTINCT source_id FROM _idr_dirty")
+        cond, params = _merge_edges_sql(opts)
+        idents = f"SELECT DISTINCT type, value FROM {INDEX} WHERE source_id IN (SELECT source_id FROM _idr_dirty) AND {cond}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_old_idents AS {idents}", params)
+        index_sources(con, opts, country, scope="_idr_dirty", watermark=wm)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_idents AS {idents}", params)
+        _scope(con, opts, full)
+        summary.touched = int(scalar(con, "SELECT count(*) FROM _idr_scope"))
+        _components(con, opts)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_remap AS SELECT n.source_id, n.canonical_id, "
+            f"coalesce(o.canonical_id, n.source_id) AS old_canonical FROM _idr_newmap n "
+            f"LEFT JOIN {MAP} o ON o.source_id = n.source_id "
+            f"WHERE n.canonical_id <> coalesce(o.canonical_id, n.source_id)"
+        )
+        summary.remapped = int(scalar(con, "SELECT count(*) FROM _idr_remap"))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _idr_affected AS SELECT canonical_id FROM _idr_newmap "
+            f"UNION SELECT canonical_id FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope) "
+            "UNION SELECT source_id FROM _idr_dirty"
+        )
+        now = datetime.now(timezone.utc)
+        con.execute(f"DELETE FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope)")
+        con.execute(f"INSERT INTO {MAP} SELECT source_id, canonical_id, ?, ? FROM _idr_newmap", [now, run_id])
+        rebuild_profiles(con, None if full else "_idr_affected")
+        collect_anonymous_links(con, wm, list(opts.attach_types), "_idr_dirty")
+        if full:
+            affected_anon = None
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _idr_anon_ids AS SELECT DISTINCT anonymous_id FROM {ANON} "
+                f"WHERE source_id IN (SELECT source_id FROM _idr_remap) OR source_id IN (SELECT source_id FROM _idr_dirty)"
+            )
+            affected_anon = "_idr_anon_ids"
+        summary.rekeyed = rekey_tables(con, wm)
+        summary.anonymous_attached, summary.anonymous_ambiguous = attach_anonymous(con, affected_anon)
+        con.execute(f"DELETE FROM {META}")
+        con.execute(f"INSERT INTO {META} VALUES (?, ?, ?, ?)", [summary.watermark, run_id, now, settings])
+        summary.sources = int(scalar(con, f"SELECT count(*) FROM {SOURCES}"))
+        summary.persons = int(scalar(con, "SELECT count(*) FROM profiles"))
+        summary.junk_total, summary.junk = junk_identifiers(con, opts)
+        summary.not_merged = {
+            status: int(n) for status, n in con.execute(
+                f"SELECT status, count(*) FROM {INDEX} WHERE status <> 'ok' GROUP BY status ORDER BY status"
+            ).fetchall()
+        }
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        _finish_run(ws, run_id, "failed", None, str(exc)[:2000])
+        raise
+    finally:
+        _drop_temps(con)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    _finish_run(ws, run_id, "ok", summary, None)
+    return summary
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_idr\\_%' ESCAPE '\\'"
+    ).fetchall()
+    for (name,) in rows:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def canonical_of(ws: Workspace, source_id: str) -> str | None:
+    """The canonical id of *source_id* (None when resolution has not seen it)."""
+    con = ws.warehouse.con
+    ensure_identity_tables(con)
+    return scalar(con, f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [source_id])
+
+
+def undo_merge(ws: Workspace, source_id: str, *, note: str | None = None) -> ResolveSummary:
+    """Split *source_id* from its person and pin it apart, so later runs keep the split."""
+    import sqlalchemy as sa
+
+    from segflow.state.tables import identity_pins
+
+    con = ws.warehouse.con
+    ensure_identity_tables(con)
+    canonical = canonical_of(ws, source_id)
+    if canonical is None:
+        raise IdentityError(f"no source profile {source_id!r} (run `segflow resolve` first?)", code="unknown_source", path=source_id)
+    members = int(scalar(con, f"SELECT count(*) FROM {MAP} WHERE canonical_id = ?", [canonical]))
+    if members < 2:
+        raise IdentityError(
+            f"{source_id!r} is not merged with any other record: nothing to undo", code="not_merged", path=source_id
+        )
+    with ws.state.begin() as conn:
+        exists = conn.execute(sa.select(identity_pins.c.id).where(identity_pins.c.source_id == source_id)).first()
+        if exists is None:
+            conn.execute(identity_pins.insert().values(
+                source_id=source_id, kind="isolate", canonical_before=canonical, note=note,
+                created_at=datetime.now(timezone.utc),
+            ))
+    return resolve_identities(ws, extra_sources=[source_id], mode="undo")
+
+
+def unpin(ws: Workspace, source_id: str) -> ResolveSummary:
+    """Lift the pin on *source_id*: it merges again wherever its identifiers lead."""
+    from segflow.state.tables import identity_pins
+
+    with ws.state.begin() as conn:
+        gone = conn.execute(identity_pins.delete().where(identity_pins.c.source_id == source_id)).rowcount
+    if not gone:
+        raise IdentityError(f"{source_id!r} is not pinned", code="not_pinned", path=source_id)
+    return resolve_identities(ws, extra_sources=[source_id], mode="unpin")
