@@ -443,6 +443,12 @@ def traits_list(
     out.print(table)
 
 
+# -- tags: the tag library (segflow.cli.tags) ------------------------------------------------
+from segflow.cli.tags import tags_app  # noqa: E402
+
+app.add_typer(tags_app, name="tags")
+
+
 def main() -> None:
     debug = "--debug" in sys.argv or bool(os.environ.get("SEGFLOW_DEBUG"))
     if "--debug" in sys.argv:
