@@ -27,7 +27,8 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="The schema registry: attribute types per kind.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
-segment_app = typer.Typer(help="Segments: preview a rule (count, members, explain, SQL).", no_args_is_help=True)
+segment_app = typer.Typer(help="Segments: preview, refresh, members, history, overlap, export, add/remove.",
+                          no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
 
 ProjectOpt = Annotated[
@@ -442,6 +443,11 @@ def traits_list(
                       r["as_of"].isoformat() if r["as_of"] else "-", r["description"])
     out.print(table)
 
+
+# -- segments, plan/apply, worker (segflow.cli.segments) ------------------------------------
+from segflow.cli.segments import register as _register_segments  # noqa: E402
+
+_register_segments(app, segment_app)
 
 # -- tags: the tag library (segflow.cli.tags) ------------------------------------------------
 from segflow.cli.tags import tags_app  # noqa: E402

@@ -1,0 +1,428 @@
+"""CLI: ``segflow segment refresh|list|members|history|overlap|export|add|remove``, ``plan``, ``apply``, ``worker``.
+
+Registered on the main app by :func:`register`. Only Typer and Rich are imported here
+at start; everything else is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from segflow.cli.output import err, out, print_arrow, to_json
+from segflow.errors import SegflowError
+
+__all__ = ["register"]
+
+ProjectOpt = Annotated[
+    Optional[Path],
+    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
+]
+
+
+class Shown(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class MemberFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+    customer_match = "customer-match"
+    meta = "meta"
+
+
+def _open(project: Path | None) -> Any:
+    import segflow
+
+    return segflow.open(project)
+
+
+def _when(text: str | None, option: str = "--as-of") -> Any:
+    from datetime import datetime, timezone
+
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SegflowError(f"{option} {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T02:00:00Z",
+                           code="bad_time") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _fmt_time(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _results_table(results: list[Any], title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("kind", "name", "status", "members", "entered", "exited", "seconds", "error"):
+        table.add_column(col, justify="right" if col in ("members", "entered", "exited", "seconds") else "left")
+    for r in results:
+        colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r.status, "")
+        table.add_row(r.kind, r.name, f"[{colour}]{r.status}[/{colour}]", _num(r.members), _num(r.entered),
+                      _num(r.exited), "-" if r.seconds is None else f"{r.seconds:.3f}", r.error or "")
+    out.print(table)
+
+
+def _print_results(results: list[Any], fmt: Shown, title: str) -> None:
+    if fmt is Shown.json:
+        sys.stdout.write(to_json([r.to_dict() for r in results]) + "\n")
+    elif results:
+        _results_table(results, title)
+    else:
+        out.print("Nothing to refresh.")
+    if any(r.status != "ok" for r in results):
+        raise typer.Exit(1)
+
+
+# -- segment ... ---------------------------------------------------------------------------
+
+def segment_refresh(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Segments to refresh (their readers are not).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every dynamic segment and rule tag, in dependency order.")] = False,
+    as_of: Annotated[Optional[str], typer.Option(help="Evaluate as of this ISO time (default: now).")] = None,
+    project: ProjectOpt = None,
+    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+) -> None:
+    """Recompute dynamic segments: membership and entered/exited history, one transaction each."""
+    from segflow.segments.refresh import refresh
+
+    if bool(names) == all_:
+        raise SegflowError("name the segments to refresh, or pass --all (not both)", code="refresh_usage")
+    with _open(project) as ws:
+        results = refresh(ws, None if all_ else list(names or []), as_of=_when(as_of))
+    _print_results(results, fmt, "refresh")
+
+
+def segment_list(project: ProjectOpt = None,
+                 fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
+    """Applied segments: type, schedule, next run, members, last refresh."""
+    from segflow.definitions.versions import applied_segments
+    from segflow.scheduler.schedules import list_schedules
+    from segflow.segments.membership import ensure_tables
+    from segflow.segments.runs import last_runs
+
+    with _open(project) as ws:
+        applied = applied_segments(ws.state)
+        ensure_tables(ws.warehouse.con)
+        counts = dict(ws.warehouse.con.execute("SELECT segment, count(*) FROM segment_members GROUP BY ALL").fetchall())
+        last = last_runs(ws.state, "segment")
+        nexts = {s.name: s.next_run_at for s in list_schedules(ws.state) if s.kind == "segment"}
+    rows = [{"name": n, "type": seg.type, "version": v, "schedule": seg.schedule, "next_run": nexts.get(n),
+             "members": int(counts.get(n, 0)), "last_status": last[n].status if n in last else None,
+             "last_as_of": last[n].as_of if n in last else None, "description": seg.description}
+            for n, (v, seg) in applied.items()]
+    if fmt is Shown.json:
+        sys.stdout.write(to_json(rows) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} segments")
+    for col in ("segment", "type", "v", "schedule", "next run (UTC)", "members", "last refresh", "as of"):
+        table.add_column(col, justify="right" if col in ("v", "members") else "left")
+    for r in rows:
+        table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", _fmt_time(r["next_run"]),
+                      f"{r['members']:,}", r["last_status"] or "-", _fmt_time(r["last_as_of"]))
+    out.print(table)
+
+
+def segment_members(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    fmt: Annotated[MemberFormat, typer.Option("--format", help="table, csv, json or parquet.")] = MemberFormat.csv,
+    columns: Annotated[Optional[str], typer.Option(help="Profile columns to add, e.g. email,phone,city.")] = None,
+    to: Annotated[Optional[Path], typer.Option("--to", help="Write to this file instead of standard output.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many members.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Print (or write) a segment's members: profile_id, entered_at and any profile columns."""
+    from segflow.segments.export import write_table
+    from segflow.segments.query import members
+
+    with _open(project) as ws:
+        table = members(ws, name, columns=_columns(columns), limit=limit)
+    if to is not None:
+        if fmt is MemberFormat.table:
+            raise SegflowError("--to needs --format csv, json or parquet", code="bad_format")
+        write_table(table, to, fmt.value)
+        err.print(f"Wrote {table.num_rows:,} members to {to}")
+        return
+    if fmt is MemberFormat.parquet:
+        if sys.stdout.isatty():
+            raise SegflowError("parquet is binary: pass --to FILE or redirect standard output", code="bad_format")
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, sys.stdout.buffer)
+        return
+    if fmt is MemberFormat.json:
+        sys.stdout.write("".join(to_json(row) + "\n" for row in table.to_pylist()))
+        return
+    print_arrow(table, fmt.value, limit=50 if fmt is MemberFormat.table else None, title=f"members of {name}")
+
+
+def segment_history(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    changes: Annotated[bool, typer.Option("--changes", help="List entered/exited events instead of runs.")] = False,
+    since: Annotated[Optional[str], typer.Option(help="Events at or after this ISO time (with --changes).")] = None,
+    change: Annotated[Optional[str], typer.Option(help="entered or exited (with --changes).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many rows.")] = None,
+    fmt: Annotated[MemberFormat, typer.Option("--format", help="table, csv or json.")] = MemberFormat.table,
+    project: ProjectOpt = None,
+) -> None:
+    """A segment's refreshes (size, entered, exited, errors), or with --changes who entered and left when."""
+    from segflow.segments.query import changes as list_changes
+    from segflow.segments.query import history
+
+    if fmt is MemberFormat.parquet:
+        raise SegflowError("history: --format table, csv or json", code="bad_format")
+    with _open(project) as ws:
+        if changes:
+            table = list_changes(ws, name, since=_when(since, "--since"), change=change, limit=limit)
+            print_arrow(table, fmt.value, limit=100 if fmt is MemberFormat.table else None,
+                        title=f"entered/exited {name}")
+            return
+        rows = history(ws, name, limit=limit or 50)
+    if fmt is not MemberFormat.table:
+        import pyarrow as pa
+
+        print_arrow(pa.Table.from_pylist(rows), fmt.value) if rows else sys.stdout.write("[]\n" if fmt is
+                                                                                         MemberFormat.json else "")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"history of {name} (newest first)")
+    for col in ("run", "as of", "trigger", "status", "members", "entered", "exited", "seconds", "error"):
+        table.add_column(col, justify="right" if col in ("run", "members", "entered", "exited", "seconds") else "left")
+    for r in rows:
+        table.add_row(str(r["id"]), _fmt_time(r["as_of"]), r["trigger"], r["status"], _num(r["members"]),
+                      _num(r["entered"]), _num(r["exited"]), "-" if r["seconds"] is None else f"{r['seconds']:.3f}",
+                      r["error"] or "")
+    out.print(table)
+
+
+def segment_overlap(
+    names: Annotated[list[str], typer.Argument(help="Two or more segments.")],
+    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+    project: ProjectOpt = None,
+) -> None:
+    """Pairwise overlaps (both, Jaccard) and how many are in all / any of the segments."""
+    from segflow.segments.query import overlap
+
+    with _open(project) as ws:
+        result = overlap(ws, names)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json(result) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title="overlap")
+    for col in ("a", "b", "size a", "size b", "in both", "Jaccard"):
+        table.add_column(col, justify="left" if col in ("a", "b") else "right")
+    for p in result["pairs"]:
+        table.add_row(p["a"], p["b"], f"{result['sizes'][p['a']]:,}", f"{result['sizes'][p['b']]:,}",
+                      f"{p['both']:,}", f"{p['jaccard']:.3f}")
+    out.print(table)
+    out.print(f"In all {len(names)}: [bold]{result['all']:,}[/bold]   in any: [bold]{result['any']:,}[/bold]")
+
+
+def segment_export(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    to: Annotated[Path, typer.Option("--to", help="File to write.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet, json, customer-match (Google) or meta.")]
+    = ExportFormat.csv,
+    columns: Annotated[Optional[str], typer.Option(help="Profile columns to add (csv, parquet, json).")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Write a segment's members to a file, or as a hashed audience upload for Google or Meta."""
+    from segflow.segments.export import export_members
+
+    with _open(project) as ws:
+        result = export_members(ws, name, to, fmt=fmt.value, columns=_columns(columns))
+    out.print(f"Wrote {result.rows:,} rows for {result.members:,} members of {name} to {result.path} ({result.format})")
+    if result.without_identifier:
+        err.print(f"[yellow]{result.without_identifier:,} members have no usable email or phone and are not in "
+                  "the file[/yellow]")
+
+
+def _ids(ids: list[str] | None, file: Path | None) -> list[str]:
+    from segflow.segments.static import read_ids
+
+    got = list(ids or [])
+    if file is not None:
+        got += read_ids(file)
+    if not got:
+        raise SegflowError("give profile ids as arguments or with --file FILE", code="no_ids")
+    return got
+
+
+def _print_import(name: str, verb: str, result: Any, count: int) -> None:
+    out.print(f"{verb} {count:,} profiles; {name} has {result.diff.members:,} members "
+              f"({result.unchanged:,} unchanged)")
+    if result.unknown:
+        shown = ", ".join(result.unknown[:10]) + (" ..." if len(result.unknown) > 10 else "")
+        err.print(f"[yellow]{len(result.unknown):,} unknown profile ids not added:[/yellow] {shown}")
+
+
+def segment_add(
+    name: Annotated[str, typer.Argument(help="A static segment.")],
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Add profiles to a static segment (unknown ids are reported, the others added)."""
+    from segflow.segments.static import add_members
+
+    with _open(project) as ws:
+        result = add_members(ws, name, _ids(ids, file))
+    _print_import(name, "Added", result, result.diff.entered)
+
+
+def segment_remove(
+    name: Annotated[str, typer.Argument(help="A static segment.")],
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Remove profiles from a static segment."""
+    from segflow.segments.static import remove_members
+
+    with _open(project) as ws:
+        result = remove_members(ws, name, _ids(ids, file))
+    _print_import(name, "Removed", result, result.diff.exited)
+
+
+# -- plan / apply / worker -------------------------------------------------------------------
+
+def _plan_table(plan: Any, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("kind", "name", "change", "file", "schedule", "members now", "after", "Δ"):
+        table.add_column(col, justify="right" if col in ("members now", "after", "Δ") else "left")
+    colours = {"new": "green", "changed": "yellow", "removed": "red", "unchanged": "dim"}
+    for c in plan.changes:
+        delta = "-" if c.delta is None else f"{c.delta:+,}"
+        table.add_row(c.kind, c.name, f"[{colours[c.action]}]{c.action}[/{colours[c.action]}]", c.file or "-",
+                      c.schedule or "-", _num(c.members_before), _num(c.members_after), delta)
+    out.print(table)
+
+
+def _definitions_errors(exc: SegflowError) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems and len(problems) > 1:
+        for p in problems:
+            err.print(f"[red]Error:[/red] {p}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    raise exc
+
+
+def plan(project: ProjectOpt = None,
+         fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
+    """Show what apply would change: new, changed and removed definitions, with member counts."""
+    from segflow.definitions.plan import make_plan
+
+    with _open(project) as ws:
+        try:
+            result = make_plan(ws)
+        except SegflowError as exc:
+            _definitions_errors(exc)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json(result.to_dict()) + "\n")
+        return
+    _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {_fmt_time(result.as_of)})")
+    if not result.pending:
+        out.print("Nothing to apply: the project folder matches the applied definitions.")
+
+
+def apply(
+    project: ProjectOpt = None,
+    no_refresh: Annotated[bool, typer.Option("--no-refresh", help="Record the definitions, refresh nothing.")] = False,
+    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+) -> None:
+    """Apply the project folder: version changed definitions, update schedules, refresh what changed."""
+    from segflow.definitions.plan import apply as run_apply
+
+    with _open(project) as ws:
+        try:
+            result = run_apply(ws, refresh=not no_refresh)
+        except SegflowError as exc:
+            _definitions_errors(exc)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json({"changes": [c.to_dict() for c in result.plan.pending],
+                                  "versions": [{"kind": k, "name": n, "version": v}
+                                               for (k, n), v in result.versions.items()],
+                                  "refreshed": [r.to_dict() for r in result.refreshed]}) + "\n")
+    else:
+        for c in result.plan.pending:
+            out.print(f"{c.action:>8} {c.kind} {c.name} → version {result.versions[(c.kind, c.name)]}")
+        if not result.plan.pending:
+            out.print("Nothing to apply.")
+        if result.refreshed:
+            _results_table(result.refreshed, "refreshed")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def worker(
+    project: ProjectOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for due work.")] = 30.0,
+    lease: Annotated[int, typer.Option(help="Lease in seconds: a refresh not finished by then may run again.")] = 900,
+    name: Annotated[Optional[str], typer.Option("--name", help="Worker name in run rows (default host:pid).")] = None,
+    now: Annotated[Optional[str], typer.Option(help="Pretend it is this ISO time (simulation, tests).")] = None,
+) -> None:
+    """Run due scheduled refreshes (segments and tags); several workers share the work exactly once."""
+    from datetime import timedelta
+
+    from segflow.scheduler.worker import run_worker
+
+    fixed = _when(now, "--now")
+    if lease <= 0 or poll <= 0:
+        raise SegflowError("--lease and --poll must be positive", code="bad_worker_option")
+
+    def show(r: Any) -> None:
+        detail = (f"{r.members:,} members (+{r.entered:,} −{r.exited:,})" if r.members is not None and r.entered
+                  is not None else (r.error or ""))
+        out.print(f"{r.status:>7} {r.kind} {r.name} as of {_fmt_time(r.as_of)}  {detail}", highlight=False)
+
+    with _open(project) as ws:
+        summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
+                             clock=(lambda: fixed) if fixed else None, on_result=show)
+    if once:
+        err.print(f"[dim]worker {summary.worker}: {len(summary.results)} refresh(es), {summary.failed} failed[/dim]")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, segment_app: typer.Typer) -> None:
+    """Add the commands of this module to the main app and its ``segment`` sub-app."""
+    for fn, cmd in ((segment_refresh, "refresh"), (segment_list, "list"), (segment_members, "members"),
+                    (segment_history, "history"), (segment_overlap, "overlap"), (segment_export, "export"),
+                    (segment_add, "add"), (segment_remove, "remove")):
+        segment_app.command(cmd)(fn)
+    app.command("plan")(plan)
+    app.command("apply")(apply)
+    app.command("worker")(worker)
