@@ -80,7 +80,8 @@ def _results_table(results: list[Any], title: str) -> None:
 
     table = Table(title=title)
     for col in ("kind", "name", "status", "members", "entered", "exited", "seconds", "error"):
-        table.add_column(col, justify="right" if col in ("members", "entered", "exited", "seconds") else "left")
+        table.add_column(col, justify="right" if col in ("members", "entered", "exited", "seconds") else "left",
+                         no_wrap=col in ("name", "status"))
     for r in results:
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r.status, "")
         table.add_row(r.kind, r.name, f"[{colour}]{r.status}[/{colour}]", _num(r.members), _num(r.entered),
@@ -426,3 +427,17 @@ def register(app: typer.Typer, segment_app: typer.Typer) -> None:
     app.command("plan")(plan)
     app.command("apply")(apply)
     app.command("worker")(worker)
+
+
+def demo_step(root: Path) -> None:
+    """``segflow demo``'s segments step: example segments, e-commerce tags, apply, refresh (printed)."""
+    from segflow.segments.demo import run_demo_segments
+
+    with _open(root) as ws:
+        written, installed, result = run_demo_segments(ws)
+    if installed is not None:
+        out.print(f"Installed the e-commerce tag templates ({len(getattr(installed, 'written', []) or [])} files)")
+    out.print(f"Wrote {len(written)} example segments to {root / 'segments'}; applied "
+              f"{len(result.plan.pending)} definitions")
+    if result.refreshed:
+        _results_table(result.refreshed, "segments and tags refreshed (in dependency order)")

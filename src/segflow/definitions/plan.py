@@ -213,7 +213,7 @@ def apply(ws: Workspace, *, refresh: bool = True, as_of: datetime | None = None)
 
 def _refresh_changed(ws: Workspace, plan: Plan, defs: Any, when: datetime, run_refresh: Any) -> list[RefreshResult]:
     """Refresh new/changed dynamic segments and rule tags, and whatever reads them (or reads a changed trait)."""
-    from segflow.segments.order import build_graph
+    from segflow.segments.order import build_graph, is_computed_tag
 
     graph = build_graph(defs.segments, defs.tags)
     roots = {(c.kind, c.name) for c in plan.pending if c.kind in ("segment", "tag") and c.action != "removed"}
@@ -232,7 +232,7 @@ def _refresh_changed(ws: Workspace, plan: Plan, defs: Any, when: datetime, run_r
                     roots.add(("segment", name))
     affected = graph.downstream(roots)
     segs = sorted(n for k, n in affected if k == "segment" and defs.segments[n].dynamic)
-    tags = sorted(n for k, n in affected if k == "tag" and getattr(defs.tags[n], "rule", None) is not None)
+    tags = sorted(n for k, n in affected if k == "tag" and is_computed_tag(defs.tags[n]))
     if not segs and not tags:
         return []
     return run_refresh(ws, segs, tag_names=tags or None, as_of=when, trigger="apply")

@@ -15,10 +15,16 @@ from typing import Any
 
 from segflow.segments.definition import DefinitionError, rule_references
 
-__all__ = ["Node", "DependencyGraph", "build_graph", "dependency_order"]
+__all__ = ["Node", "DependencyGraph", "build_graph", "dependency_order", "is_computed_tag"]
 
 #: ``("segment", name)`` or ``("tag", name)``.
 Node = tuple[str, str]
+
+
+def is_computed_tag(tag: Any) -> bool:
+    """Whether a tag definition is computed by a refresh (rule, cases, SQL, Python), not assigned by hand."""
+    computed = getattr(tag, "computed", None)
+    return bool(computed) if computed is not None else getattr(tag, "rule", None) is not None
 
 
 def _label(node: Node) -> str:
@@ -117,10 +123,10 @@ def build_graph(segments: Mapping[str, Any], tags: Mapping[str, Any] | None = No
     files: dict[Node, str | None] = {}
     rules: dict[Node, Any] = {}
 
-    def edges(rule: Any, extra_segments: Iterable[str] = ()) -> set[Node]:
+    def edges(rule: Any, extra_segments: Iterable[str] = (), extra_tags: Iterable[str] = ()) -> set[Node]:
         segs, tag_names = rule_references(rule)
         out = {("segment", s) for s in (*segs, *extra_segments) if s in segments}
-        out |= {("tag", t) for t in tag_names if t in tags and getattr(tags[t], "rule", None) is not None}
+        out |= {("tag", t) for t in (*tag_names, *extra_tags) if t in tags and is_computed_tag(tags[t])}
         return out
 
     for name, seg in segments.items():
@@ -133,7 +139,10 @@ def build_graph(segments: Mapping[str, Any], tags: Mapping[str, Any] | None = No
         rule = getattr(tag, "rule", None)
         if rule is not None and not isinstance(rule, (dict, list, str)):
             rule = getattr(rule, "data", None)  # a parsed rule object: its data, if it kept it
-        upstream[node] = edges(rule, getattr(tag, "depends_on", None) or ())
+        upstream[node] = edges(rule, getattr(tag, "depends_on", None) or (), getattr(tag, "tags_used", None) or ())
+        for case in getattr(tag, "cases", None) or ():  # valued tags: one rule per case
+            upstream[node] |= edges(getattr(case, "rule", None))
+        upstream[node].discard(node)
         files[node] = getattr(tag, "file", None) or f"tags/{name}"
         rules[node] = rule
     return DependencyGraph(upstream=upstream, files=files, rules=rules)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from segflow.errors import QueryError, SegflowError
 from segflow.segments import runs
 from segflow.segments.definition import DefinitionError
-from segflow.segments.order import Node, build_graph
+from segflow.segments.order import Node, build_graph, is_computed_tag
 
 if TYPE_CHECKING:
     from segflow.rules.check import CheckContext
@@ -112,10 +112,14 @@ def _refresh_tag(ws: Workspace, name: str, as_of: datetime, trigger: str, worker
         return RefreshResult("tag", name, run_id, "failed", as_of, seconds=seconds, error=_message(exc))
     seconds = time.perf_counter() - started
     first = out[0] if isinstance(out, list) and out else None
-    count = next((getattr(first, a) for a in ("members", "count", "assigned", "profiles")
-                  if first is not None and isinstance(getattr(first, a, None), int)), None)
-    runs.finish_run(ws.state, run_id, status="ok", members=count, seconds=seconds)
-    return RefreshResult("tag", name, run_id, "ok", as_of, members=count, seconds=seconds)
+    error = getattr(first, "error", None)
+    if error:
+        runs.finish_run(ws.state, run_id, status="failed", seconds=seconds, error=str(error))
+        return RefreshResult("tag", name, run_id, "failed", as_of, seconds=seconds, error=str(error))
+    count, added, removed = (getattr(first, a, None) for a in ("members", "added", "removed"))
+    runs.finish_run(ws.state, run_id, status="ok", members=count, entered=added, exited=removed, seconds=seconds)
+    return RefreshResult("tag", name, run_id, "ok", as_of, members=count, entered=added, exited=removed,
+                         seconds=seconds)
 
 
 def _message(exc: BaseException) -> str:
@@ -185,7 +189,7 @@ def refresh(
     if names is None and tag_names is None:
         wanted: set[Node] = {("segment", n) for n, s in segments.items() if s.dynamic}
         if include_tags:
-            wanted |= {("tag", n) for n, t in tags.items() if getattr(t, "rule", None) is not None}
+            wanted |= {("tag", n) for n, t in tags.items() if is_computed_tag(t)}
     else:
         wanted = {("segment", n) for n in names or ()} | {("tag", n) for n in tag_names or ()}
     order = graph.order(wanted)
