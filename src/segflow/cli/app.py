@@ -227,6 +227,12 @@ def demo(
     for s in results:
         table.add_row(s.kind, f"{s.rows:,}", f"{counts[s.kind]:,}", f"{s.rejected:,}", f"{s.duplicates:,}", f"{s.seconds:.2f}")
     out.print(table)
+    with ws:
+        from segflow.identity.resolve import resolve_identities
+
+        resolved = resolve_identities(ws)
+    out.print(f"Resolved identities: [bold]{resolved.sources:,}[/bold] source records -> "
+              f"[bold]{resolved.persons:,}[/bold] people ({resolved.seconds:.2f} s; `segflow profile show ID`)")
     rejects_dir = root / ws.config.load.rejects_dir
     out.print(f"Rejected rows (with line numbers and reasons): {rejects_dir}")
     from segflow.cli.segments import demo_step
@@ -457,6 +463,11 @@ _register_segments(app, segment_app)
 from segflow.cli.tags import tags_app  # noqa: E402
 
 app.add_typer(tags_app, name="tags")
+
+# -- identity resolution and the global file (segflow.cli.identity) -------------------------
+from segflow.cli.identity import register as _register_identity  # noqa: E402
+
+_register_identity(app)
 
 
 def main() -> None:
