@@ -55,6 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="before each run wait up to this many seconds for other processes "
                            "to go quiet (0: do not wait)")
     load.add_argument("--generate-only", action="store_true", help="only generate (or find) the shop")
+    pj = suites.add_parser("project", help="make (or find) the loaded project of a shop, for the query suites")
+    pj.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    pj.add_argument("--seed", type=int, default=0, help="generator seed")
+    pj.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    rl = suites.add_parser("rules", help="a 6-condition segment rule: segflow vs floor, pandas, Mautic-style")
+    rl.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    rl.add_argument("--seed", type=int, default=0, help="generator seed")
+    rl.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    rl.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    rl.add_argument("--evaluator-sample", type=int, default=200, help="profiles for the single-profile evaluator")
+    rl.add_argument("--idle-timeout", type=float, default=60.0,
+                    help="before each side wait up to this many seconds for other processes to go quiet")
+    rl.add_argument("--no-mautic", action="store_true", help="skip the Mautic-style PostgreSQL side")
+    rl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -183,8 +197,55 @@ def run_breakdown(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_project(args: argparse.Namespace) -> int:
+    from bench.load import LoadOptions
+    from bench.project import ensure_project
+
+    opts = LoadOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve())
+    with _progress() as bar:
+        tid = bar.add_task("project", total=1.0, stage="")
+
+        def report(stage: str, fraction: float | None) -> None:
+            bar.update(tid, stage=stage, completed=fraction or 0.0)
+
+        root, _ = ensure_project(opts, report)
+        bar.update(tid, completed=1.0, stage="done")
+    console.print(f"Project ready in {root}")
+    return 0
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    from bench.rules import RulesOptions, result_rows, run_rules_suite
+
+    opts = RulesOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), repeat=max(1, args.repeat),
+                        evaluator_sample=max(2, args.evaluator_sample), idle_timeout=args.idle_timeout,
+                        docs=not args.no_docs, mautic=not args.no_mautic)
+    with console.status("rules") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_rules_suite(opts, report)
+    table = Table(title=f"rules: {opts.profiles:,} profiles, {data['members']:,} members")
+    for i, h in enumerate(("side", "seconds", "CPU s", "÷ segflow query", "note")):
+        table.add_column(h, justify="right" if i in (1, 2, 3) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    ev = data["sides"]["evaluator"]
+    console.print(f"evaluator: fetch {ev['fetch_ms']:.2f} ms + evaluate {ev['evaluate_ms']:.3f} ms per profile")
+    console.print(f"same members: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "rules":
+        return run_rules(args)
+    if args.suite == "project":
+        return run_project(args)
     if args.suite == "load":
         return run_load(args)
     if args.suite == "breakdown":

@@ -1,0 +1,65 @@
+"""A loaded segflow project of the synthetic shop, made once and reused by the suites
+that query a warehouse (rules, segments, identity).
+
+``bench/data/project-<profiles>-<seed>/`` is a normal project folder: ``segflow.init``
+then ``ws.load`` of every kind file of ``bench/data/shop-<profiles>-<seed>/``. It holds a
+``loaded.json`` (the load summaries) once complete; a folder without it is redone.
+
+    python bench/run.py project --profiles 1000000      # make it (or find it)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.load import LoadOptions, ensure_shop
+
+__all__ = ["KINDS", "project_dir", "ensure_project"]
+
+#: Load order: profiles and accounts first, as a user would.
+KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
+#: The same settings as the load suite's projects (the shop's phones are Chinese).
+SETTINGS = {"timezone": "Asia/Shanghai", "default_phone_country": "CN"}
+
+
+def project_dir(data: Path, profiles: int, seed: int) -> Path:
+    return data / f"project-{profiles}-{seed}"
+
+
+def ensure_project(opts: LoadOptions, progress: Callable[[str, float | None], None] | None = None
+                   ) -> tuple[Path, dict[str, Any]]:
+    """The loaded project for *opts* (profiles, seed, data): made on first use.
+
+    Returns the folder and the shop's manifest. *progress(stage, fraction)* reports each
+    kind's load.
+    """
+    import segflow
+
+    shop, manifest = ensure_shop(opts)
+    root = project_dir(opts.data, opts.profiles, opts.seed)
+    marker = root / "loaded.json"
+    if marker.exists():
+        return root, manifest
+    if root.exists():
+        shutil.rmtree(root)
+    ws = segflow.init(root, **SETTINGS)
+    summaries = []
+    started = time.perf_counter()
+    with ws:
+        for kind in KINDS:
+            info = manifest["files"][kind]
+
+            def report(stage: str, fraction: float | None, kind: str = kind) -> None:
+                if progress is not None:
+                    progress(f"load {kind}: {stage}", fraction)
+
+            [summary] = ws.load(kind, [shop / info["file"]], progress=report)
+            summaries.append(summary.to_dict())
+    marker.write_text(json.dumps({"seconds": round(time.perf_counter() - started, 1), "loads": summaries},
+                                 indent=1), encoding="utf-8")
+    return root, manifest
