@@ -17,7 +17,7 @@ Formats:
 
 Every email and phone a member has is used: the profile's own and those in
 ``identities`` (type ``email`` / ``phone``). A member with several gets several rows
-(one identifier of each type per row); values that are not a plausible email or
+(one identifier of each type per row, the profile's own first); values that are not a plausible email or
 E.164 number are left out, and members with no usable identifier are counted.
 Hashing runs in the warehouse (``sha256()``), as one query.
 """
@@ -65,17 +65,19 @@ def _audience_sql(google: bool) -> str:
     return f"""
 WITH m AS (SELECT DISTINCT profile_id FROM {MEMBERS_TABLE} WHERE segment = $segment),
 raw AS (
-    SELECT m.profile_id, 'email' AS t, p.email AS v FROM m JOIN profiles p USING (profile_id)
-    UNION ALL SELECT m.profile_id, 'phone', p.phone FROM m JOIN profiles p USING (profile_id)
-    UNION ALL SELECT m.profile_id, i.type, i.value FROM m JOIN identities i USING (profile_id)
+    SELECT m.profile_id, 'email' AS t, p.email AS v, 0 AS src FROM m JOIN profiles p USING (profile_id)
+    UNION ALL SELECT m.profile_id, 'phone', p.phone, 0 FROM m JOIN profiles p USING (profile_id)
+    UNION ALL SELECT m.profile_id, i.type, i.value, 1 FROM m JOIN identities i USING (profile_id)
         WHERE i.type IN ('email', 'phone')
 ),
 ok AS (
-    SELECT DISTINCT profile_id, t, CASE t WHEN 'email' THEN {email} ELSE {phone} END AS v FROM raw
+    SELECT profile_id, t, CASE t WHEN 'email' THEN {email} ELSE {phone} END AS v, min(src) AS src FROM raw
     WHERE v IS NOT NULL AND CASE t WHEN 'email' THEN regexp_matches(lower(trim(v)), '{_EMAIL_OK}')
                                    ELSE regexp_matches(trim(v), '{_PHONE_OK}') END
+    GROUP BY ALL
 ),
-ranked AS (SELECT profile_id, t, sha256(v) AS h, row_number() OVER (PARTITION BY profile_id, t ORDER BY v) AS rn
+ranked AS (SELECT profile_id, t, sha256(v) AS h,
+                  row_number() OVER (PARTITION BY profile_id, t ORDER BY src, v) AS rn
            FROM ok),
 keys AS (SELECT DISTINCT profile_id, rn FROM ranked)
 SELECT k.profile_id, coalesce(e.h, '') AS email, coalesce(p.h, '') AS phone

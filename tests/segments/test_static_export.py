@@ -1,0 +1,128 @@
+"""Static segments (add/remove with unknown ids), members, overlap and audience exports."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pytest
+from segshop import T1, VIEWERS, BJ_VIEWERS, history_of, members_of
+
+from segflow.definitions.plan import apply
+from segflow.errors import SegflowError
+from segflow.segments.export import export_members
+from segflow.segments.query import changes, members, overlap
+from segflow.segments.refresh import refresh
+from segflow.segments.static import add_members, read_ids, remove_members
+from segflow.workspace import Workspace
+
+
+@pytest.fixture
+def picks(shop: Workspace, define) -> Workspace:
+    define("picks", "type: static\ndescription: hand-picked\n")
+    define("viewers", VIEWERS)
+    define("bj_viewers", BJ_VIEWERS)
+    apply(shop, refresh=False)
+    refresh(shop, as_of=T1)
+    return shop
+
+
+def test_add_reports_unknown_ids_and_loads_the_rest(picks: Workspace) -> None:
+    result = add_members(picks, "picks", ["p1", "ghost", "p2", "p1", " p3 ", "ghost2"], at=T1)
+    assert result.unknown == ["ghost", "ghost2"]
+    assert (result.diff.entered, result.diff.members, result.unchanged) == (3, 3, 0)
+    assert members_of(picks, "picks") == {"p1", "p2", "p3"}
+    again = add_members(picks, "picks", ["p1", "p4"], at=T1)
+    assert (again.diff.entered, again.unchanged, again.diff.members) == (1, 1, 4)
+    removed = remove_members(picks, "picks", ["p1", "p5", "ghost"], at=T1)
+    assert (removed.diff.exited, removed.unchanged, removed.diff.members) == (1, 2, 3)
+    assert [c for p, c, _ in history_of(picks, "picks") if p == "p1"] == ["entered", "exited"]
+
+
+@pytest.mark.parametrize(("name", "code"), [("viewers", "dynamic_segment"), ("nope", "unknown_segment")],
+                         ids=["dynamic", "unknown"])
+def test_add_refuses_dynamic_and_unknown_segments(picks: Workspace, name: str, code: str) -> None:
+    with pytest.raises(SegflowError) as info:
+        add_members(picks, name, ["p1"])
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(("text", "ids"), [
+    ("p1\np2\n\np3\n", ["p1", "p2", "p3"]),
+    ("name,profile_id\nA,p1\nB,p2\n", ["p1", "p2"]),
+    ("\ufeffprofile_id\np9\n", ["p9"]),
+    ("p1,extra\np2,extra\n", ["p1", "p2"]),
+], ids=["lines", "csv-column", "bom-header", "first-column"])
+def test_read_ids_formats(tmp_path: Path, text: str, ids: list[str]) -> None:
+    file = tmp_path / "ids.csv"
+    file.write_text(text, encoding="utf-8")
+    assert read_ids(file) == ids
+
+
+def test_members_with_columns_and_changes(picks: Workspace) -> None:
+    table = members(picks, "viewers", columns=["city", "email"])
+    assert table.column_names == ["profile_id", "entered_at", "city", "email"]
+    assert table.column("profile_id").to_pylist() == ["p1", "p2", "p4"]
+    assert table.column("city").to_pylist() == ["Beijing", "Shanghai", "Beijing"]
+    with pytest.raises(SegflowError, match="no column 'salary'"):
+        members(picks, "viewers", columns=["salary"])
+    assert changes(picks, "viewers", change="entered").num_rows == 3
+    assert changes(picks, "viewers", change="exited").num_rows == 0
+
+
+def test_overlap_matches_set_arithmetic(picks: Workspace) -> None:
+    add_members(picks, "picks", ["p2", "p4", "p5"], at=T1)
+    sets = {n: members_of(picks, n) for n in ("viewers", "bj_viewers", "picks")}
+    result = overlap(picks, list(sets))
+    assert result["sizes"] == {n: len(s) for n, s in sets.items()}
+    for pair in result["pairs"]:
+        assert pair["both"] == len(sets[pair["a"]] & sets[pair["b"]])
+    assert result["all"] == len(sets["viewers"] & sets["bj_viewers"] & sets["picks"])
+    assert result["any"] == len(sets["viewers"] | sets["bj_viewers"] | sets["picks"])
+    with pytest.raises(SegflowError, match="at least two"):
+        overlap(picks, ["viewers"])
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("fmt", "header", "expected"), [
+    ("customer-match", ["Email", "Phone"], {
+        (_sha("alicesmith@gmail.com"), _sha("+8613800000001")),  # gmail: dots of the local part removed
+        (_sha("alice.work@example.com"), ""),                      # second email from identities
+        (_sha("dan@example.com"), _sha("+8613800000004")),
+        (_sha("bob@example.com"), ""),
+    }),
+    ("meta", ["email", "phone"], {
+        (_sha("alice.smith@gmail.com"), _sha("8613800000001")),   # Meta: digits with country code, no +
+        (_sha("alice.work@example.com"), ""),
+        (_sha("dan@example.com"), _sha("8613800000004")),
+        (_sha("bob@example.com"), ""),
+    }),
+], ids=["google", "meta"])
+def test_audience_export_normalises_and_hashes(picks: Workspace, tmp_path: Path, fmt: str, header: list[str],
+                                               expected: set[tuple[str, str]]) -> None:
+    add_members(picks, "picks", ["p1", "p2", "p4", "p5"], at=T1)  # p5 has no email or phone of its own
+    target = tmp_path / "out" / "audience.csv"
+    result = export_members(picks, "picks", target, fmt=fmt)
+    with target.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == header
+    got = {tuple(r) for r in rows[1:]}
+    # p5 has an identity phone: it is used
+    p5 = (("", _sha("+8613800000005")) if fmt == "customer-match" else ("", _sha("8613800000005")))
+    assert got == expected | {p5}
+    assert (result.members, result.without_identifier, result.rows) == (4, 0, 5)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_member_exports_round_trip(picks: Workspace, tmp_path: Path, fmt: str) -> None:
+    import duckdb
+
+    target = tmp_path / f"m.{fmt}"
+    export_members(picks, "viewers", target, fmt=fmt, columns=["city"])
+    reader = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}[fmt]
+    rows = duckdb.sql(f"SELECT profile_id, city FROM {reader}(?) ORDER BY 1", params=[str(target)]).fetchall()
+    assert rows == [("p1", "Beijing"), ("p2", "Shanghai"), ("p4", "Beijing")]
