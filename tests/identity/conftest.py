@@ -1,0 +1,38 @@
+"""Fixtures for identity resolution: a project and a ``feed`` that loads rows as CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import segflow
+from segflow.workspace import Workspace
+
+from identity_helpers import Feed, csv_text
+
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = segflow.init(tmp_path / "proj", default_phone_country="CN")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def feed(ws: Workspace, tmp_path: Path) -> Feed:
+    """``feed(kind, rows)`` loads *rows* (dicts) into *kind* and returns the load summary."""
+    counter = iter(range(1_000_000))
+
+    def _feed(kind: str, rows: list[dict[str, Any]]) -> Any:
+        path = tmp_path / "files" / f"{kind}-{next(counter)}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(csv_text(rows), encoding="utf-8")
+        summary = ws.load(kind, [path])[0]
+        assert summary.rejected == 0, f"test data rejected: see {summary.rejects_file}"
+        return summary
+
+    return _feed
