@@ -100,6 +100,8 @@ def _parse(sql: str) -> exp.Query:
     if len(statements) != 1:
         raise _fail(f"sql must be one SELECT, not {len(statements)} statements", "multiple_statements")
     tree = statements[0]
+    if isinstance(tree, (exp.Command, exp.Alias, exp.Column, exp.Identifier)):
+        raise _fail(f"sql must be a SELECT; {text.split(None, 1)[0]!r} does not start one", "not_a_select")
     if not isinstance(tree, exp.Query):
         raise _fail(f"sql must be a SELECT, not {tree.key.upper()}", "not_a_select")
     return tree
@@ -138,7 +140,7 @@ def check_tag_sql(sql: str) -> list[str]:
     for param in tree.find_all(exp.Placeholder, exp.Parameter):
         pname = param.name
         if pname not in PARAMETERS:
-            what = f":{pname}" if pname else "?"
+            what = f":{pname}" if pname and pname != "?" else "?"
             raise _fail(f"unknown parameter {what} (parameters: {', '.join(':' + p for p in PARAMETERS)})",
                         "unknown_parameter")
     columns = [s.alias_or_name for s in tree.selects]
