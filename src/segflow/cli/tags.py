@@ -8,6 +8,7 @@ Registered in :mod:`segflow.cli.app` as the ``tags`` sub-app. Heavy libraries (a
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -133,13 +134,15 @@ def refresh(
     from segflow.tags import refresh_tags
 
     when = _when(as_of)
-    with _open(project) as ws, progress_bar() as bar:
+    with _open(project) as ws, ExitStack() as stack:
         task: list[Any] = []
 
         def report(tag: str, done: int, total: int) -> None:
+            # The bar starts with the first tag, so that refused definitions print only their error.
             if not task:
-                task.append(bar.add_task("tags", total=total))
-            bar.update(task[0], completed=done, description=f"tag {tag}")
+                bar = stack.enter_context(progress_bar())
+                task.extend([bar, bar.add_task("tags", total=total)])
+            task[0].update(task[1], completed=done, description=f"tag {tag}")
 
         results = refresh_tags(ws, names or None, as_of=when, progress=report)
     failed = [r for r in results if r.error]
