@@ -118,14 +118,16 @@ def test_a_cycle_of_tags_is_refused(tmp_path: Path) -> None:
     assert info.value.code == "tag_cycle"
 
 
-def test_refresh_order_puts_used_tags_first_and_pulls_them_in(tmp_path: Path) -> None:
+def test_refresh_order_puts_used_tags_first_and_can_pull_them_in(tmp_path: Path) -> None:
     write(tmp_path, "top.yaml", "rule: {all: [{tag: mid}, {tag: manual}]}\n")
     write(tmp_path, "mid.yaml", "rule: {tag: base}\n")
     write(tmp_path, "base.yaml", "rule: {orders: {}}\n")
     write(tmp_path, "manual.yaml", "description: by hand\n")
     write(tmp_path, "alone.yaml", "rule: {orders: {}}\n")
     tags = load_tag_definitions(tmp_path)
-    assert refresh_order(tags, ["top"]) == ["manual", "base", "mid", "top"]
+    assert refresh_order(tags, ["top"]) == ["top"]
+    assert refresh_order(tags, ["top", "base", "mid"]) == ["base", "mid", "top"]
+    assert refresh_order(tags, ["top"], include_used=True) == ["manual", "base", "mid", "top"]
     assert refresh_order(tags, sorted(tags)) == ["alone", "base", "manual", "mid", "top"]
 
 

@@ -148,3 +148,12 @@ def test_refresh_writes_the_set_difference(tiny: Workspace, define: Callable[[st
         assert {p: v for (p, _, s), v in stored.items() if s == "python"} == known
         assert {p for (p, _, s) in stored if s == "manual"} == manual
         before = known
+
+
+def test_naming_a_tag_refreshes_it_alone_unless_with_used(tiny: Workspace, define: Callable[[str, str], Path]) -> None:
+    define("a/base", "rule: {attr: member_level, eq: vip}\n")
+    define("a/top", "rule: {all: [{tag: a/base}, {attr: city, eq: Beijing}]}\n")
+    assert [r.name for r in refresh_tags(tiny, ["a/top"], as_of=T)] == ["a/top"]
+    assert assignments(tiny, "a/top") == {}  # a/base had not been computed yet
+    results = refresh_tags(tiny, ["a/top"], as_of=T, with_used=True)
+    assert [(r.name, r.members) for r in results] == [("a/base", 2), ("a/top", 1)]

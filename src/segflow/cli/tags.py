@@ -125,6 +125,8 @@ def refresh(
     names: Annotated[Optional[list[str]], typer.Argument(help="Tags to refresh (default: every tag in tags/).")] = None,
     project: ProjectOpt = None,
     as_of: Annotated[Optional[str], typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
+    with_used: Annotated[bool, typer.Option("--with-used", help="Also refresh (first) the tags the named tags' "
+                                            "rules use.")] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Compute rule, SQL and Python tags into tag_assignments (manual assignments are kept).
@@ -144,7 +146,7 @@ def refresh(
                 task.extend([bar, bar.add_task("tags", total=total)])
             task[0].update(task[1], completed=done, description=f"tag {tag}")
 
-        results = refresh_tags(ws, names or None, as_of=when, progress=report)
+        results = refresh_tags(ws, names or None, as_of=when, with_used=with_used, progress=report)
     failed = [r for r in results if r.error]
     if fmt is Format.json:
         _json([r.__dict__ for r in results])

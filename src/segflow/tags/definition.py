@@ -370,8 +370,10 @@ def _find_cycle(tags: Mapping[str, TagDefinition]) -> list[str] | None:
     return None
 
 
-def refresh_order(tags: Mapping[str, TagDefinition], names: list[str]) -> list[str]:
-    """*names* and the defined tags their rules use (transitively), each after the tags it uses."""
+def refresh_order(tags: Mapping[str, TagDefinition], names: list[str], *, include_used: bool = False) -> list[str]:
+    """*names* ordered so that each comes after the defined tags its rules use; with
+    *include_used*, those tags (transitively) are added too."""
+    wanted = set(names)
     done: list[str] = []
     seen: set[str] = set()
 
@@ -380,7 +382,7 @@ def refresh_order(tags: Mapping[str, TagDefinition], names: list[str]) -> list[s
             return
         seen.add(name)
         for used in sorted(tags[name].tags_used):
-            if used in tags:
+            if used in tags and (include_used or used in wanted):
                 visit(used)
         done.append(name)
 

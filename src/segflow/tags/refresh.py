@@ -194,12 +194,15 @@ def refresh_tags(
     names: list[str] | None = None,
     *,
     as_of: datetime | None = None,
+    with_used: bool = False,
     progress: TagProgress | None = None,
 ) -> list[TagRefresh]:
     """Compute the tags *names* (default: every tag defined in ``tags/``) as of *as_of*
     (default now, UTC) into ``tag_assignments``; one :class:`TagRefresh` per tag, in the
-    order they ran. Manual tags only have their expired assignments purged. See the
-    module doc for the steps; a failing tag has ``error`` set and kept its assignments.
+    order they ran (a tag after the named tags its rules use). With *with_used*, the
+    defined tags that the named ones use are refreshed first, as of the same time.
+    Manual tags only have their expired assignments purged. See the module doc for the
+    steps; a failing tag has ``error`` set and kept its assignments.
     """
     when = _utc(as_of)
     tags = load_tag_definitions(ws.root)
@@ -209,7 +212,7 @@ def refresh_tags(
             raise SchemaError(f"no tag {name!r} in tags/ (tags: {known})", code="unknown_tag", path=name)
     if ws.read_only:
         raise QueryError("cannot refresh tags: the workspace is open read-only", code="read_only")
-    selected = refresh_order(tags, list(names) if names else sorted(tags))
+    selected = refresh_order(tags, list(names) if names else sorted(tags), include_used=with_used)
     functions = {}
     if any(tags[n].source == "python" for n in selected):
         from segflow.tags.custom import resolve_function
