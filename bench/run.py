@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="before each side wait up to this many seconds for other processes to go quiet")
     rl.add_argument("--no-mautic", action="store_true", help="skip the Mautic-style PostgreSQL side")
     rl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    sg = suites.add_parser("segments", help="refresh a ~20% segment after a day of events vs a Mautic-style rebuild")
+    sg.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    sg.add_argument("--seed", type=int, default=0, help="generator seed")
+    sg.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    sg.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    sg.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    sg.add_argument("--idle-timeout", type=float, default=60.0,
+                    help="before each side wait up to this many seconds for other processes to go quiet")
+    sg.add_argument("--no-templates", action="store_true", help="skip refreshing every installed template")
+    sg.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -240,8 +250,42 @@ def run_rules(args: argparse.Namespace) -> int:
     return 0 if all(data["checks"].values()) else 1
 
 
+def run_segments(args: argparse.Namespace) -> int:
+    from bench.segments import SegmentsOptions, result_rows, run_segments_suite
+
+    opts = SegmentsOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),
+                           repeat=max(1, args.repeat), idle_timeout=args.idle_timeout,
+                           templates=not args.no_templates, docs=not args.no_docs)
+    with console.status("segments") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_segments_suite(opts, report)
+    seg = data["segment"]
+    table = Table(title=f"segments: {data['sizes']['profiles']:,} profiles; {seg['name']} {seg['members']:,} members "
+                        f"(+{seg['entered']:,} −{seg['exited']:,})")
+    for i, h in enumerate(("side", "seconds", "CPU s", "÷ segflow refresh", "note")):
+        table.add_column(h, justify="right" if i in (1, 2, 3) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    if data["templates"]:
+        t = data["templates"]
+        console.print(f"every template definition: {t['seconds']:.2f} s total")
+        for d in t["definitions"]:
+            secs = "-" if d["seconds"] is None else f"{d['seconds']:.3f}"
+            console.print(f"  {d['kind']:8} {d['name']:45} {secs:>8} s  {d['status']}")
+    console.print(f"same members: {data['same_members']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if data["same_members"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "segments":
+        return run_segments(args)
     if args.suite == "rules":
         return run_rules(args)
     if args.suite == "project":
