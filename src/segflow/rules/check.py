@@ -229,7 +229,13 @@ class _Checker:
         return None if tests is None else replace(n, tests=tests, vtype=vtype)
 
     def node_Tag(self, n: Tag) -> Condition | None:
-        if n.name not in self.ctx.tags:
+        if n.name.endswith("/*"):  # a group: any tag under it
+            prefix = n.name[:-1]
+            if len(prefix) < 2 or not any(t.startswith(prefix) for t in self.ctx.tags):
+                groups = sorted({t.rsplit("/", 1)[0] + "/*" for t in self.ctx.tags if "/" in t})
+                self.fail(n.path, "unknown_tag", f"no tag in group {n.name!r}{_suggest(n.name, groups)}")
+                return None
+        elif n.name not in self.ctx.tags:
             self.fail(n.path, "unknown_tag", f"unknown tag {n.name!r}{_suggest(n.name, self.ctx.tags)}")
             return None
         tests = self.tests(n.tests, T.STRING, f"the value of tag {n.name}")

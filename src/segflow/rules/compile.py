@@ -460,8 +460,11 @@ class RuleCompiler:
 
     def tag(self, n: Tag, positive: bool) -> exp.Expr:
         now = self.timestamp(self.t)
+        # ``group/*`` matches every tag under the group.
+        named = (self.sql.starts_with(_col("t", "tag"), exp.Literal.string(n.name[:-1])) if n.name.endswith("/*")
+                 else exp.EQ(this=_col("t", "tag"), expression=exp.Literal.string(n.name)))
         active = [
-            exp.EQ(this=_col("t", "tag"), expression=exp.Literal.string(n.name)),
+            named,
             _null_or(_col("t", "assigned_at"), exp.LTE(this=_col("t", "assigned_at"), expression=now.copy())),
             _null_or(_col("t", "expires_at"), exp.GT(this=_col("t", "expires_at"), expression=now.copy())),
         ]

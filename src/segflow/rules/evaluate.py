@@ -421,10 +421,11 @@ class _Evaluator:
 
     def tag(self, node: Tag) -> bool:
         at = self.env.as_of
+        group = node.name[:-1] if node.name.endswith("/*") else None  # group/* matches every tag under it
         active = [
             row
             for row in self.data.tags
-            if row.get("tag") == node.name
+            if (row.get("tag") == node.name or (group is not None and str(row.get("tag") or "").startswith(group)))
             and (row.get("assigned_at") is None or row["assigned_at"] <= at)
             and (row.get("expires_at") is None or row["expires_at"] > at)
         ]
