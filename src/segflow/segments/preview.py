@@ -76,8 +76,12 @@ def _column_types(ws: Workspace, table: str) -> dict[str, AttributeType]:
     return out
 
 
-def rule_context(ws: Workspace, *, segment_name: str | None = None) -> CheckContext:
-    """What rules in *ws* may refer to: registry attributes, tags, traits, segments, events."""
+def rule_context(ws: Workspace, *, segment_name: str | None = None, events_seen: bool = True) -> CheckContext:
+    """What rules in *ws* may refer to: registry attributes, tags, traits, segments, events.
+
+    *events_seen* False skips reading the event names (a scan of ``events``) that only
+    serve the "event never seen" warnings; refreshes do not show warnings.
+    """
     registry = ws.registry
     con = ws.warehouse.con
 
@@ -92,7 +96,7 @@ def rule_context(ws: Workspace, *, segment_name: str | None = None) -> CheckCont
             segments[path.stem] = read_rule_file(path)
         except Exception:  # a broken segment file is reported when that segment is checked
             segments.setdefault(path.stem, None)
-    events = {r[0] for r in con.execute("SELECT DISTINCT event FROM events").fetchall()}
+    events = {r[0] for r in con.execute("SELECT DISTINCT event FROM events").fetchall()} if events_seen else None
     return CheckContext(
         profile_attributes=types("profiles"),
         account_attributes=types("accounts"),

@@ -79,7 +79,7 @@ def check_context(ws: Workspace, segments: dict[str, Any], tags: dict[str, Any],
     """The rule context of *ws*, knowing the given segments (with their rules) and tags."""
     from segflow.segments.preview import rule_context
 
-    ctx = rule_context(ws, segment_name=segment_name)
+    ctx = rule_context(ws, segment_name=segment_name, events_seen=False)
     known = {**ctx.segments, **{name: seg.rule for name, seg in segments.items()}}
     return replace(ctx, segments=known, tags=set(ctx.tags) | set(tags))
 
