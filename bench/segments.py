@@ -39,7 +39,7 @@ import shutil
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ from bench.common import (
     write_section,
 )
 
-__all__ = ["SegmentsOptions", "run_segments_suite", "result_rows", "SEGMENT", "RULE_YAML"]
+__all__ = ["RULE_YAML", "SEGMENT", "SegmentsOptions", "result_rows", "run_segments_suite"]
 
 RESULTS_DIR = REPO / "bench" / "results"
 SEGMENT = "active_30d"
@@ -113,7 +113,7 @@ def run_segments_suite(opts: SegmentsOptions, report: Reporter) -> dict[str, Any
     src_before = source_digest()
     report("project", "finding or loading the shop's project")
     src, manifest = ensure_project(LoadOptions(profiles=opts.profiles, seed=opts.seed, data=opts.data))
-    day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(UTC)
     day1 = day2 - timedelta(days=1)
     report("project", "copying the warehouse into a scratch project")
     root = _scratch_project(src, opts.out / f"segments-{opts.profiles}-{opts.seed}")
@@ -184,7 +184,7 @@ def run_segments_suite(opts: SegmentsOptions, report: Reporter) -> dict[str, Any
     ws.close()
     data = {
         "suite": "segments", "profiles": opts.profiles, "seed": opts.seed, "command": opts.command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
         "source": src_before, "source_changed": source_digest() != src_before,
         "sizes": {"profiles": profiles, "events": events, "events_last_day": day_events},
         "day1": day1.isoformat(), "day2": day2.isoformat(),

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BATCH", "LIST_ID", "Store", "prepare", "rebuild", "members", "postgres_store"]
+__all__ = ["BATCH", "LIST_ID", "Store", "members", "postgres_store", "prepare", "rebuild"]
 
 BATCH = 300
 LIST_ID = 1

@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "segments"))
 
-from segshop import load_shop  # noqa: E402
+from segshop import load_shop
 
-import segflow  # noqa: E402
-from segflow.workspace import Workspace  # noqa: E402
+import segflow
+from segflow.workspace import Workspace
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from segshop import BJ_VIEWERS, T1, T2, VIEWERS, history_of, members_of
@@ -60,7 +60,7 @@ def test_apply_creates_schedules_in_the_workspace_time_zone(shop: Workspace, def
     apply(shop, refresh=False, as_of=T1)
     rows = {s.name: s for s in list_schedules(shop.state)}
     # 02:00 in Asia/Shanghai is 18:00 UTC the day before
-    assert rows["viewers"].next_run_at == datetime(2026, 3, 10, 18, 0, tzinfo=timezone.utc)
+    assert rows["viewers"].next_run_at == datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
     assert rows["viewers"].timezone == "Asia/Shanghai"
     assert (rows["viewers"].rank, rows["bj_viewers"].rank) == (0, 1)
     assert rows["bj_viewers"].depends_on == ("segment:viewers",)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "segments"))
 
-from segshop import BJ_VIEWERS, VIEWERS, load_shop  # noqa: E402
+from segshop import BJ_VIEWERS, VIEWERS, load_shop
 
-import segflow  # noqa: E402
-from segflow.workspace import Workspace  # noqa: E402
+import segflow
+from segflow.workspace import Workspace
 
 DAILY = 'schedule: "0 2 * * *"\n'
 

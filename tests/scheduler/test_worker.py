@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,17 +22,17 @@ from segflow.segments.runs import list_runs
 from segflow.state.store import StateStore
 from segflow.workspace import Workspace
 
-APPLIED = datetime(2026, 3, 9, 12, 0, tzinfo=timezone.utc)   # 20:00 in Shanghai
-NEXT_DAILY = datetime(2026, 3, 9, 18, 0, tzinfo=timezone.utc)  # 02:00 on 10 March in Shanghai
-AFTER = datetime(2026, 3, 9, 18, 30, tzinfo=timezone.utc)
+APPLIED = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)   # 20:00 in Shanghai
+NEXT_DAILY = datetime(2026, 3, 9, 18, 0, tzinfo=UTC)  # 02:00 on 10 March in Shanghai
+AFTER = datetime(2026, 3, 9, 18, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("cron", "tz", "after", "expected"), [
-    ("0 2 * * *", "Asia/Shanghai", datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, 18, tzinfo=timezone.utc)),
-    ("0 2 * * *", "UTC", datetime(2026, 3, 1, 2, tzinfo=timezone.utc), datetime(2026, 3, 2, 2, tzinfo=timezone.utc)),
-    ("0 9 * * 1", "Europe/Berlin", datetime(2026, 3, 25, tzinfo=timezone.utc), datetime(2026, 3, 30, 7, tzinfo=timezone.utc)),
-    ("0 9 * * 1", "Europe/Berlin", datetime(2026, 3, 18, tzinfo=timezone.utc), datetime(2026, 3, 23, 8, tzinfo=timezone.utc)),
-    ("*/15 * * * *", "Asia/Kolkata", datetime(2026, 3, 1, 0, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, 0, 15, tzinfo=timezone.utc)),
+    ("0 2 * * *", "Asia/Shanghai", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 18, tzinfo=UTC)),
+    ("0 2 * * *", "UTC", datetime(2026, 3, 1, 2, tzinfo=UTC), datetime(2026, 3, 2, 2, tzinfo=UTC)),
+    ("0 9 * * 1", "Europe/Berlin", datetime(2026, 3, 25, tzinfo=UTC), datetime(2026, 3, 30, 7, tzinfo=UTC)),
+    ("0 9 * * 1", "Europe/Berlin", datetime(2026, 3, 18, tzinfo=UTC), datetime(2026, 3, 23, 8, tzinfo=UTC)),
+    ("*/15 * * * *", "Asia/Kolkata", datetime(2026, 3, 1, 0, 1, tzinfo=UTC), datetime(2026, 3, 1, 0, 15, tzinfo=UTC)),
 ], ids=["shanghai-daily", "strictly-after", "berlin-summer-time", "berlin-winter-time", "kolkata-half-hour"])
 def test_next_run_is_wall_clock_time_in_the_zone(cron: str, tz: str, after: datetime, expected: datetime) -> None:
     assert next_run(cron, tz, after) == expected
@@ -41,7 +41,7 @@ def test_next_run_is_wall_clock_time_in_the_zone(cron: str, tz: str, after: date
 def test_worker_once_runs_what_is_due_in_dependency_order(shop: Workspace) -> None:
     apply(shop, refresh=False, as_of=APPLIED)
     hourly = {s.name: s.next_run_at for s in list_schedules(shop.state) if s.cron.startswith("0 *")}
-    assert set(hourly.values()) == {datetime(2026, 3, 9, 13, tzinfo=timezone.utc)}
+    assert set(hourly.values()) == {datetime(2026, 3, 9, 13, tzinfo=UTC)}
     summary = run_worker(shop, once=True, worker="w1", clock=lambda: AFTER)
     names = [r.name for r in summary.results]
     assert sorted(names) == ["bj_viewers", "in_beijing", "in_chengdu", "in_shanghai", "in_shenzhen", "viewers"]
@@ -52,7 +52,7 @@ def test_worker_once_runs_what_is_due_in_dependency_order(shop: Workspace) -> No
     assert [(r.trigger, r.worker) for r in runs] == [("schedule", "w1")]
     rows = {s.name: s for s in list_schedules(shop.state)}
     assert rows["viewers"].next_run_at == NEXT_DAILY + timedelta(days=1)
-    assert rows["in_beijing"].next_run_at == datetime(2026, 3, 9, 19, tzinfo=timezone.utc)
+    assert rows["in_beijing"].next_run_at == datetime(2026, 3, 9, 19, tzinfo=UTC)
     assert (rows["viewers"].last_status, rows["viewers"].lease_owner) == ("ok", None)
     assert run_worker(shop, once=True, worker="w2", clock=lambda: AFTER).results == []
 

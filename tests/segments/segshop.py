@@ -3,13 +3,13 @@ scheduler tests)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from segflow.workspace import Workspace
 
-T1 = datetime(2026, 3, 10, tzinfo=timezone.utc)
-T2 = datetime(2026, 3, 14, tzinfo=timezone.utc)
+T1 = datetime(2026, 3, 10, tzinfo=UTC)
+T2 = datetime(2026, 3, 14, tzinfo=UTC)
 
 PROFILES = """profile_id,email,phone,city
 p1,Alice.Smith@Gmail.com,+8613800000001,Beijing
@@ -58,4 +58,4 @@ def history_of(ws: Workspace, name: str) -> list[tuple[str, str, datetime]]:
     rows = ws.warehouse.con.execute(
         "SELECT profile_id, change, changed_at FROM segment_history WHERE segment = ? ORDER BY changed_at, change, "
         "profile_id", [name]).fetchall()
-    return [(p, c, at.astimezone(timezone.utc)) for p, c, at in rows]
+    return [(p, c, at.astimezone(UTC)) for p, c, at in rows]

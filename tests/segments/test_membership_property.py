@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 from hypothesis import given, settings
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from segflow.segments.membership import add_members, ensure_tables, remove_members, replace_members
 
 IDS = [f"p{i}" for i in range(12)]
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 step = st.one_of(
     st.tuples(st.just("refresh"), st.frozensets(st.sampled_from(IDS))),

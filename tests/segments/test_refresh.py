@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from segshop import BJ_VIEWERS, T1, T2, VIEWERS, history_of, members_of
 
 from segflow.definitions.plan import apply
 from segflow.segments.refresh import refresh
 from segflow.segments.runs import list_runs
 from segflow.workspace import Workspace
-
-from segshop import BJ_VIEWERS, T1, T2, VIEWERS, history_of, members_of
 
 
 def test_refresh_writes_members_and_the_entered_exited_diff(shop: Workspace, define) -> None:

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from segshop import T1, VIEWERS, BJ_VIEWERS, history_of, members_of
+from segshop import BJ_VIEWERS, T1, VIEWERS, history_of, members_of
 
 from segflow.definitions.plan import apply
 from segflow.errors import SegflowError

@@ -1,4 +1,5 @@
-"""CLI: ``segflow segment refresh|list|members|history|overlap|export|add|remove``, ``plan``, ``apply``, ``worker``.
+"""CLI: ``segflow segment refresh|list|members|history|overlap|export|add|remove`` (and, from
+:mod:`segflow.cli.definitions`, ``plan``, ``apply``, ``worker``).
 
 Registered on the main app by :func:`register`. Only Typer and Rich are imported here
 at start; everything else is imported inside the commands.
@@ -7,19 +8,20 @@ at start; everything else is imported inside the commands.
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from segflow.cli.output import err, out, print_arrow, to_json
 from segflow.errors import SegflowError
 
-__all__ = ["register"]
+__all__ = ["ProjectOpt", "Shown", "demo_step", "register"]
 
 ProjectOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
 ]
 
@@ -51,7 +53,7 @@ def _open(project: Path | None) -> Any:
 
 
 def _when(text: str | None, option: str = "--as-of") -> Any:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if text is None:
         return None
@@ -60,7 +62,7 @@ def _when(text: str | None, option: str = "--as-of") -> Any:
     except ValueError:
         raise SegflowError(f"{option} {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T02:00:00Z",
                            code="bad_time") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -103,9 +105,9 @@ def _print_results(results: list[Any], fmt: Shown, title: str) -> None:
 # -- segment ... ---------------------------------------------------------------------------
 
 def segment_refresh(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Segments to refresh (their readers are not).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Segments to refresh (their readers are not).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dynamic segment and rule tag, in dependency order.")] = False,
-    as_of: Annotated[Optional[str], typer.Option(help="Evaluate as of this ISO time (default: now).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Evaluate as of this ISO time (default: now).")] = None,
     project: ProjectOpt = None,
     fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
 ) -> None:
@@ -154,9 +156,9 @@ def segment_list(project: ProjectOpt = None,
 def segment_members(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     fmt: Annotated[MemberFormat, typer.Option("--format", help="table, csv, json or parquet.")] = MemberFormat.csv,
-    columns: Annotated[Optional[str], typer.Option(help="Profile columns to add, e.g. email,phone,city.")] = None,
-    to: Annotated[Optional[Path], typer.Option("--to", help="Write to this file instead of standard output.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="At most this many members.")] = None,
+    columns: Annotated[str | None, typer.Option(help="Profile columns to add, e.g. email,phone,city.")] = None,
+    to: Annotated[Path | None, typer.Option("--to", help="Write to this file instead of standard output.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many members.")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Print (or write) a segment's members: profile_id, entered_at and any profile columns."""
@@ -187,9 +189,9 @@ def segment_members(
 def segment_history(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     changes: Annotated[bool, typer.Option("--changes", help="List entered/exited events instead of runs.")] = False,
-    since: Annotated[Optional[str], typer.Option(help="Events at or after this ISO time (with --changes).")] = None,
-    change: Annotated[Optional[str], typer.Option(help="entered or exited (with --changes).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="At most this many rows.")] = None,
+    since: Annotated[str | None, typer.Option(help="Events at or after this ISO time (with --changes).")] = None,
+    change: Annotated[str | None, typer.Option(help="entered or exited (with --changes).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
     fmt: Annotated[MemberFormat, typer.Option("--format", help="table, csv or json.")] = MemberFormat.table,
     project: ProjectOpt = None,
 ) -> None:
@@ -254,7 +256,7 @@ def segment_export(
     to: Annotated[Path, typer.Option("--to", help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet, json, customer-match (Google) or meta.")]
     = ExportFormat.csv,
-    columns: Annotated[Optional[str], typer.Option(help="Profile columns to add (csv, parquet, json).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Profile columns to add (csv, parquet, json).")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Write a segment's members to a file, or as a hashed audience upload for Google or Meta."""
@@ -289,8 +291,8 @@ def _print_import(name: str, verb: str, result: Any, count: int) -> None:
 
 def segment_add(
     name: Annotated[str, typer.Argument(help="A static segment.")],
-    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Add profiles to a static segment (unknown ids are reported, the others added)."""
@@ -303,8 +305,8 @@ def segment_add(
 
 def segment_remove(
     name: Annotated[str, typer.Argument(help="A static segment.")],
-    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Ids: a CSV with profile_id, or one per line.")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Remove profiles from a static segment."""
@@ -315,115 +317,14 @@ def segment_remove(
     _print_import(name, "Removed", result, result.diff.exited)
 
 
-# -- plan / apply / worker -------------------------------------------------------------------
-
-def _plan_table(plan: Any, title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("kind", "name", "change", "file", "schedule", "members now", "after", "Δ"):
-        table.add_column(col, justify="right" if col in ("members now", "after", "Δ") else "left")
-    colours = {"new": "green", "changed": "yellow", "removed": "red", "unchanged": "dim"}
-    for c in plan.changes:
-        delta = "-" if c.delta is None else f"{c.delta:+,}"
-        table.add_row(c.kind, c.name, f"[{colours[c.action]}]{c.action}[/{colours[c.action]}]", c.file or "-",
-                      c.schedule or "-", _num(c.members_before), _num(c.members_after), delta)
-    out.print(table)
-
-
-def _definitions_errors(exc: SegflowError) -> None:
-    problems = getattr(exc, "problems", None)
-    if problems and len(problems) > 1:
-        for p in problems:
-            err.print(f"[red]Error:[/red] {p}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    raise exc
-
-
-def plan(project: ProjectOpt = None,
-         fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
-    """Show what apply would change: new, changed and removed definitions, with member counts."""
-    from segflow.definitions.plan import make_plan
-
-    with _open(project) as ws:
-        try:
-            result = make_plan(ws)
-        except SegflowError as exc:
-            _definitions_errors(exc)
-    if fmt is Shown.json:
-        sys.stdout.write(to_json(result.to_dict()) + "\n")
-        return
-    _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {_fmt_time(result.as_of)})")
-    if not result.pending:
-        out.print("Nothing to apply: the project folder matches the applied definitions.")
-
-
-def apply(
-    project: ProjectOpt = None,
-    no_refresh: Annotated[bool, typer.Option("--no-refresh", help="Record the definitions, refresh nothing.")] = False,
-    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
-) -> None:
-    """Apply the project folder: version changed definitions, update schedules, refresh what changed."""
-    from segflow.definitions.plan import apply as run_apply
-
-    with _open(project) as ws:
-        try:
-            result = run_apply(ws, refresh=not no_refresh)
-        except SegflowError as exc:
-            _definitions_errors(exc)
-    if fmt is Shown.json:
-        sys.stdout.write(to_json({"changes": [c.to_dict() for c in result.plan.pending],
-                                  "versions": [{"kind": k, "name": n, "version": v}
-                                               for (k, n), v in result.versions.items()],
-                                  "refreshed": [r.to_dict() for r in result.refreshed]}) + "\n")
-    else:
-        for c in result.plan.pending:
-            out.print(f"{c.action:>8} {c.kind} {c.name} → version {result.versions[(c.kind, c.name)]}")
-        if not result.plan.pending:
-            out.print("Nothing to apply.")
-        if result.refreshed:
-            _results_table(result.refreshed, "refreshed")
-    if result.failed:
-        raise typer.Exit(1)
-
-
-def worker(
-    project: ProjectOpt = None,
-    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between looks for due work.")] = 30.0,
-    lease: Annotated[int, typer.Option(help="Lease in seconds: a refresh not finished by then may run again.")] = 900,
-    name: Annotated[Optional[str], typer.Option("--name", help="Worker name in run rows (default host:pid).")] = None,
-    now: Annotated[Optional[str], typer.Option(help="Pretend it is this ISO time (simulation, tests).")] = None,
-) -> None:
-    """Run due scheduled refreshes (segments and tags); several workers share the work exactly once."""
-    from datetime import timedelta
-
-    from segflow.scheduler.worker import run_worker
-
-    fixed = _when(now, "--now")
-    if lease <= 0 or poll <= 0:
-        raise SegflowError("--lease and --poll must be positive", code="bad_worker_option")
-
-    def show(r: Any) -> None:
-        detail = (f"{r.members:,} members (+{r.entered:,} −{r.exited:,})" if r.members is not None and r.entered
-                  is not None else (r.error or ""))
-        out.print(f"{r.status:>7} {r.kind} {r.name} as of {_fmt_time(r.as_of)}  {detail}", highlight=False)
-
-    with _open(project) as ws:
-        summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
-                             clock=(lambda: fixed) if fixed else None, on_result=show)
-    if once:
-        err.print(f"[dim]worker {summary.worker}: {len(summary.results)} refresh(es), {summary.failed} failed[/dim]")
-    if summary.failed:
-        raise typer.Exit(1)
-
-
 def register(app: typer.Typer, segment_app: typer.Typer) -> None:
     """Add the commands of this module to the main app and its ``segment`` sub-app."""
     for fn, cmd in ((segment_refresh, "refresh"), (segment_list, "list"), (segment_members, "members"),
                     (segment_history, "history"), (segment_overlap, "overlap"), (segment_export, "export"),
                     (segment_add, "add"), (segment_remove, "remove")):
         segment_app.command(cmd)(fn)
+    from segflow.cli.definitions import apply, plan, worker
+
     app.command("plan")(plan)
     app.command("apply")(apply)
     app.command("worker")(worker)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["make_plan", "apply", "Plan", "Change", "ApplyResult", "current_versions", "version_history"]
+__all__ = ["ApplyResult", "Change", "Plan", "apply", "current_versions", "make_plan", "version_history"]
 
 _HOME = {"make_plan": "plan", "apply": "plan", "Plan": "plan", "Change": "plan", "ApplyResult": "plan",
          "current_versions": "versions", "version_history": "versions"}

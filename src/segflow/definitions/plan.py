@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from segflow.segments.refresh import RefreshResult
     from segflow.workspace import Workspace
 
-__all__ = ["Change", "Plan", "ApplyResult", "make_plan", "apply"]
+__all__ = ["ApplyResult", "Change", "Plan", "apply", "make_plan"]
 
 _ORDER = {"trait": 0, "tag": 1, "segment": 2}
 

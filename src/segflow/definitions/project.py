@@ -19,7 +19,7 @@ from segflow.segments.definition import DefinitionError, fingerprint, load_segme
 if TYPE_CHECKING:
     from segflow.workspace import Workspace
 
-__all__ = ["LocalDefinition", "ProjectDefinitions", "local_definitions", "check_definitions", "DefinitionsError"]
+__all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
 KINDS = ("trait", "tag", "segment")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from segflow.state.store import StateStore
 
-__all__ = ["Version", "current_versions", "version_history", "record_version", "applied_segments"]
+__all__ = ["Version", "applied_segments", "current_versions", "record_version", "version_history"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Version:
     @classmethod
     def from_row(cls, row: Any) -> Version:
         when = row.applied_at
-        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         return cls(kind=row.kind, name=row.name, version=row.version, fingerprint=row.fingerprint,
                    body=json.loads(row.body), file=row.file, status=row.status, applied_at=when)
 
@@ -85,7 +85,7 @@ def record_version(conn: Connection, *, kind: str, name: str, body: dict[str, An
     version = int(last or 0) + 1
     conn.execute(definitions.insert().values(
         kind=kind, name=name, version=version, fingerprint=fingerprint(body), body=canonical_json(body),
-        file=file, status=status, applied_at=applied_at or datetime.now(timezone.utc)))
+        file=file, status=status, applied_at=applied_at or datetime.now(UTC)))
     return version
 
 

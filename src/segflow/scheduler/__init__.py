@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["run_worker", "claim_due", "complete", "list_schedules", "next_run"]
+__all__ = ["claim_due", "complete", "list_schedules", "next_run", "run_worker"]
 
 _HOME = {"run_worker": "worker", "claim_due": "schedules", "complete": "schedules", "list_schedules": "schedules",
          "next_run": "cron"}

@@ -7,7 +7,7 @@ iterates in the zone and the result is converted to UTC for storage.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 __all__ = ["next_run", "upcoming"]
@@ -18,7 +18,7 @@ def next_run(cron: str, tz: str, after: datetime) -> datetime:
     from croniter import croniter
 
     start = after.astimezone(ZoneInfo(tz))
-    return croniter(cron, start).get_next(datetime).astimezone(timezone.utc)
+    return croniter(cron, start).get_next(datetime).astimezone(UTC)
 
 
 def upcoming(cron: str, tz: str, after: datetime, count: int = 3) -> list[datetime]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -34,14 +34,22 @@ if TYPE_CHECKING:
 
     from segflow.state.store import StateStore
 
-__all__ = ["Desired", "Claim", "ScheduleRow", "sync_schedules", "list_schedules", "claim_due", "complete",
-           "set_next_run"]
+__all__ = [
+    "Claim",
+    "Desired",
+    "ScheduleRow",
+    "claim_due",
+    "complete",
+    "list_schedules",
+    "set_next_run",
+    "sync_schedules",
+]
 
 
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

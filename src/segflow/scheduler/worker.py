@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from segflow.scheduler.schedules import Claim, claim_due, complete
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from segflow.segments.refresh import RefreshResult
     from segflow.workspace import Workspace
 
-__all__ = ["WorkerSummary", "default_worker_name", "run_worker", "run_claim"]
+__all__ = ["WorkerSummary", "default_worker_name", "run_claim", "run_worker"]
 
 #: ``clock()`` → the current time (UTC); tests and simulations pass their own.
 Clock = Callable[[], datetime]
@@ -95,7 +95,7 @@ def run_worker(
 ) -> WorkerSummary:
     """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*."""
     name = worker or default_worker_name()
-    now_of = clock or (lambda: datetime.now(timezone.utc))
+    now_of = clock or (lambda: datetime.now(UTC))
     summary = WorkerSummary(worker=name)
     while max_runs is None or len(summary.results) < max_runs:
         now = now_of()

@@ -16,8 +16,18 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["refresh", "add_members", "remove_members", "members", "history", "overlap", "export_members",
-           "SegmentDefinition", "load_segment_definitions", "RefreshResult"]
+__all__ = [
+    "RefreshResult",
+    "SegmentDefinition",
+    "add_members",
+    "export_members",
+    "history",
+    "load_segment_definitions",
+    "members",
+    "overlap",
+    "refresh",
+    "remove_members",
+]
 
 _HOME = {
     "refresh": "refresh", "RefreshResult": "refresh",

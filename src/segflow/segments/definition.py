@@ -33,15 +33,15 @@ from typing import Any
 from segflow.errors import SegflowError
 
 __all__ = [
+    "NAME_PATTERN",
     "DefinitionError",
     "SegmentDefinition",
-    "NAME_PATTERN",
     "canonical_json",
+    "check_cron",
     "fingerprint",
     "load_segment_definitions",
     "parse_segment",
     "rule_references",
-    "check_cron",
 ]
 
 #: Segment (and tag) names: letters, digits, ``_ - .`` and ``/`` for tag groups.

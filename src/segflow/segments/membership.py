@@ -22,8 +22,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["HISTORY_TABLE", "MEMBERS_TABLE", "Diff", "ImportResult", "ensure_tables", "replace_members",
-           "add_members", "remove_members", "drop_segment", "member_count"]
+__all__ = [
+    "HISTORY_TABLE",
+    "MEMBERS_TABLE",
+    "Diff",
+    "ImportResult",
+    "add_members",
+    "drop_segment",
+    "ensure_tables",
+    "member_count",
+    "remove_members",
+    "replace_members",
+]
 
 MEMBERS_TABLE = "segment_members"
 HISTORY_TABLE = "segment_history"

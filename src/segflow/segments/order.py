@@ -15,7 +15,7 @@ from typing import Any
 
 from segflow.segments.definition import DefinitionError, rule_references
 
-__all__ = ["Node", "DependencyGraph", "build_graph", "dependency_order", "is_computed_tag"]
+__all__ = ["DependencyGraph", "Node", "build_graph", "dependency_order", "is_computed_tag"]
 
 #: ``("segment", name)`` or ``("tag", name)``.
 Node = tuple[str, str]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from segflow.workspace import Workspace
 
-__all__ = ["known_segment", "members", "history", "changes", "overlap"]
+__all__ = ["changes", "history", "known_segment", "members", "overlap"]
 
 
 def known_segment(ws: Workspace, name: str) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import QueryError, SegflowError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from segflow.rules.check import CheckContext
     from segflow.workspace import Workspace
 
-__all__ = ["RefreshResult", "refresh", "check_context", "tags_module", "applied_tags", "utc"]
+__all__ = ["RefreshResult", "applied_tags", "check_context", "refresh", "tags_module", "utc"]
 
 #: ``progress(node, index, total)`` before each definition is refreshed.
 RefreshProgress = Callable[[Node, int, int], None]
@@ -53,14 +53,14 @@ class RefreshResult:
 
 
 def utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(timezone.utc)
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    when = value or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def tags_module() -> Any | None:
     """``segflow.tags`` when it provides ``refresh_tags`` and ``load_tag_definitions``, else None."""
     try:
-        import segflow.tags as tags
+        from segflow import tags
     except ImportError:
         return None
     if hasattr(tags, "refresh_tags") and hasattr(tags, "load_tag_definitions"):

@@ -8,7 +8,7 @@ fails is on record even though the warehouse kept the previous membership.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,13 +18,13 @@ from segflow.state.tables import refresh_runs
 if TYPE_CHECKING:
     from segflow.state.store import StateStore
 
-__all__ = ["RunRow", "start_run", "finish_run", "list_runs", "last_runs"]
+__all__ = ["RunRow", "finish_run", "last_runs", "list_runs", "start_run"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def start_run(state: StateStore, *, kind: str, name: str, version: int | None, t
     with state.engine.begin() as conn:
         result = conn.execute(refresh_runs.insert().values(
             kind=kind, name=name, version=version, trigger=trigger, worker=worker, as_of=as_of,
-            started_at=datetime.now(timezone.utc), status="running"))
+            started_at=datetime.now(UTC), status="running"))
         return int(result.inserted_primary_key[0])
 
 
@@ -73,7 +73,7 @@ def finish_run(state: StateStore, run_id: int, *, status: str, members: int | No
                error: str | None = None) -> None:
     with state.engine.begin() as conn:
         conn.execute(refresh_runs.update().where(refresh_runs.c.id == run_id).values(
-            status=status, finished_at=datetime.now(timezone.utc), members=members, entered=entered,
+            status=status, finished_at=datetime.now(UTC), members=members, entered=entered,
             exited=exited, seconds=seconds, error=error))
 
 

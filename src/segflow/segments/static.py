@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from segflow.segments.membership import ImportResult
     from segflow.workspace import Workspace
 
-__all__ = ["read_ids", "add_members", "remove_members"]
+__all__ = ["add_members", "read_ids", "remove_members"]
 
 
 def read_ids(path: str | Path) -> list[str]:

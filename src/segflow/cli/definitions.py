@@ -1,0 +1,118 @@
+"""CLI: ``segflow plan``, ``segflow apply`` and ``segflow worker`` (registered by :mod:`segflow.cli.segments`).
+
+Only Typer and Rich are imported at start; everything else inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from segflow.cli.output import err, out, to_json
+from segflow.cli.segments import ProjectOpt, Shown, _fmt_time, _num, _open, _results_table, _when
+from segflow.errors import SegflowError
+
+__all__ = ["apply", "plan", "worker"]
+
+
+def _plan_table(plan: Any, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("kind", "name", "change", "file", "schedule", "members now", "after", "Δ"):
+        table.add_column(col, justify="right" if col in ("members now", "after", "Δ") else "left")
+    colours = {"new": "green", "changed": "yellow", "removed": "red", "unchanged": "dim"}
+    for c in plan.changes:
+        delta = "-" if c.delta is None else f"{c.delta:+,}"
+        table.add_row(c.kind, c.name, f"[{colours[c.action]}]{c.action}[/{colours[c.action]}]", c.file or "-",
+                      c.schedule or "-", _num(c.members_before), _num(c.members_after), delta)
+    out.print(table)
+
+
+def _definitions_errors(exc: SegflowError) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems and len(problems) > 1:
+        for p in problems:
+            err.print(f"[red]Error:[/red] {p}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    raise exc
+
+
+def plan(project: ProjectOpt = None,
+         fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
+    """Show what apply would change: new, changed and removed definitions, with member counts."""
+    from segflow.definitions.plan import make_plan
+
+    with _open(project) as ws:
+        try:
+            result = make_plan(ws)
+        except SegflowError as exc:
+            _definitions_errors(exc)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json(result.to_dict()) + "\n")
+        return
+    _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {_fmt_time(result.as_of)})")
+    if not result.pending:
+        out.print("Nothing to apply: the project folder matches the applied definitions.")
+
+
+def apply(
+    project: ProjectOpt = None,
+    no_refresh: Annotated[bool, typer.Option("--no-refresh", help="Record the definitions, refresh nothing.")] = False,
+    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+) -> None:
+    """Apply the project folder: version changed definitions, update schedules, refresh what changed."""
+    from segflow.definitions.plan import apply as run_apply
+
+    with _open(project) as ws:
+        try:
+            result = run_apply(ws, refresh=not no_refresh)
+        except SegflowError as exc:
+            _definitions_errors(exc)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json({"changes": [c.to_dict() for c in result.plan.pending],
+                                  "versions": [{"kind": k, "name": n, "version": v}
+                                               for (k, n), v in result.versions.items()],
+                                  "refreshed": [r.to_dict() for r in result.refreshed]}) + "\n")
+    else:
+        for c in result.plan.pending:
+            out.print(f"{c.action:>8} {c.kind} {c.name} → version {result.versions[(c.kind, c.name)]}")
+        if not result.plan.pending:
+            out.print("Nothing to apply.")
+        if result.refreshed:
+            _results_table(result.refreshed, "refreshed")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def worker(
+    project: ProjectOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for due work.")] = 30.0,
+    lease: Annotated[int, typer.Option(help="Lease in seconds: a refresh not finished by then may run again.")] = 900,
+    name: Annotated[str | None, typer.Option("--name", help="Worker name in run rows (default host:pid).")] = None,
+    now: Annotated[str | None, typer.Option(help="Pretend it is this ISO time (simulation, tests).")] = None,
+) -> None:
+    """Run due scheduled refreshes (segments and tags); several workers share the work exactly once."""
+    from datetime import timedelta
+
+    from segflow.scheduler.worker import run_worker
+
+    fixed = _when(now, "--now")
+    if lease <= 0 or poll <= 0:
+        raise SegflowError("--lease and --poll must be positive", code="bad_worker_option")
+
+    def show(r: Any) -> None:
+        detail = (f"{r.members:,} members (+{r.entered:,} −{r.exited:,})" if r.members is not None and r.entered
+                  is not None else (r.error or ""))
+        out.print(f"{r.status:>7} {r.kind} {r.name} as of {_fmt_time(r.as_of)}  {detail}", highlight=False)
+
+    with _open(project) as ws:
+        summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
+                             clock=(lambda: fixed) if fixed else None, on_result=show)
+    if once:
+        err.print(f"[dim]worker {summary.worker}: {len(summary.results)} refresh(es), {summary.failed} failed[/dim]")
+    if summary.failed:
+        raise typer.Exit(1)
