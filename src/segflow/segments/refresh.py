@@ -101,8 +101,11 @@ def _refresh_tag(ws: Workspace, name: str, as_of: datetime, trigger: str, worker
     if tags is None:
         raise DefinitionError(f"tag {name!r} cannot be refreshed: the tags module (segflow.tags) is not installed",
                               code="no_tags_module")
-    run_id = runs.start_run(ws.state, kind="tag", name=name, version=None, trigger=trigger, as_of=as_of,
-                            worker=worker)
+    from segflow.definitions.versions import current_versions
+
+    applied = current_versions(ws.state, "tag").get(("tag", name))
+    run_id = runs.start_run(ws.state, kind="tag", name=name, version=applied.version if applied else None,
+                            trigger=trigger, as_of=as_of, worker=worker)
     started = time.perf_counter()
     try:
         out = tags.refresh_tags(ws, [name], as_of=as_of)
