@@ -56,6 +56,7 @@ _HISTORY_DDL = (
     "changed BIGINT, expired BIGINT, unknown BIGINT, error VARCHAR"
 )
 _NEW = "_segflow_tag_new"
+_DIFF = "_segflow_tag_diff"
 _RAW = "_segflow_tag_raw"
 
 #: ``progress(tag, done, total)``: called before each tag.
@@ -228,6 +229,9 @@ def refresh_tags(
     checked = check_tag_definitions(ws, tags, selected)
     con = ws.warehouse.con
     con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({_HISTORY_DDL})")
+    cutoff = min(when, datetime.now(timezone.utc))
+    expiring = {r[0] for r in con.execute("SELECT DISTINCT tag FROM tag_assignments WHERE expires_at <= ?",
+                                          [cutoff]).fetchall()}
     results = []
     for i, name in enumerate(selected):
         if progress:
@@ -237,7 +241,7 @@ def refresh_tags(
         started = time.perf_counter()
         try:
             query = _members_query(ws, tag, checked.get(name, []), functions.get(name), when)
-            _apply(con, tag, query, when, result)
+            _apply(con, tag, query, when, result, may_expire=name in expiring)
         except Exception as exc:  # noqa: BLE001 - recorded per tag; the others still run
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -271,51 +275,68 @@ def _members_query(ws: Workspace, tag: TagDefinition, trees: list[Condition], fn
 
 
 def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None, when: datetime,
-           result: TagRefresh) -> None:
-    """Write one tag's new members as a set difference, in one transaction."""
+           result: TagRefresh, *, may_expire: bool = True) -> None:
+    """Write one tag's new members as a set difference, in one transaction.
+
+    The tag's current assignments (of its own source) are outer-joined once with the new
+    members into ``_segflow_tag_diff`` (added / removed / changed / kept); then only the
+    rows that change are deleted and (re)inserted: a day's refresh touches the day's
+    difference, not the whole membership. *may_expire* False skips the purge of expired
+    assignments when the caller knows the tag has none.
+    """
     now = datetime.now(timezone.utc)
     key = [tag.name, tag.source]
     con.execute("BEGIN TRANSACTION")
     try:
-        expired = con.execute("DELETE FROM tag_assignments WHERE tag = ? AND expires_at <= ?",
-                              [tag.name, min(when, now)]).fetchall()
-        result.expired = int(expired[0][0]) if expired else 0
+        if may_expire:
+            expired = con.execute("DELETE FROM tag_assignments WHERE tag = ? AND expires_at <= ?",
+                                  [tag.name, min(when, now)]).fetchall()
+            result.expired = int(expired[0][0]) if expired else 0
         if query is not None:
-            # One row per profile (the smallest value when custom logic gives several).
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, min(value) AS value "
-                f"FROM ({query}) AS q WHERE profile_id IS NOT NULL GROUP BY profile_id"
-            )
-            if tag.source != "rule":
+            # One row per profile: a rule gives that already; custom logic may give several
+            # values (the smallest is kept) and ids that are not profiles (counted, dropped).
+            if tag.source == "rule":
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, value FROM ({query}) AS q")
+            else:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, min(value) AS value "
+                    f"FROM ({query}) AS q WHERE profile_id IS NOT NULL GROUP BY profile_id"
+                )
                 result.unknown = int(con.execute(
                     f"SELECT count(*) FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)"
                 ).fetchall()[0][0])
                 if result.unknown:
                     con.execute(f"DELETE FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
-            result.changed = int(con.execute(
-                f"SELECT count(*) FROM tag_assignments t JOIN {_NEW} n USING (profile_id) "
-                "WHERE t.tag = ? AND t.source = ? AND t.value IS DISTINCT FROM n.value", key).fetchall()[0][0])
-            removed = con.execute(
-                f"DELETE FROM tag_assignments AS t WHERE t.tag = ? AND t.source = ? AND NOT EXISTS "
-                f"(SELECT 1 FROM {_NEW} n WHERE n.profile_id = t.profile_id)", key).fetchall()
-            result.removed = int(removed[0][0]) if removed else 0
-            if result.changed:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_DIFF} AS SELECT coalesce(n.profile_id, o.profile_id) AS profile_id, "
+                "n.value AS value, CASE WHEN o.profile_id IS NULL THEN 'added' WHEN n.profile_id IS NULL THEN 'removed' "
+                "WHEN o.value IS DISTINCT FROM n.value THEN 'changed' "
+                "WHEN o.assigned_at > ? THEN 'restamped' ELSE 'kept' END AS change "
+                "FROM (SELECT profile_id, value, assigned_at FROM tag_assignments WHERE tag = ? AND source = ?) AS o "
+                f"FULL OUTER JOIN {_NEW} AS n ON n.profile_id = o.profile_id",
+                [when, *key],
+            )
+            counts = dict(con.execute(f"SELECT change, count(*) FROM {_DIFF} GROUP BY change").fetchall())
+            result.added, result.removed = int(counts.get("added", 0)), int(counts.get("removed", 0))
+            result.changed = int(counts.get("changed", 0))
+            result.members = sum(int(n) for c, n in counts.items() if c != "removed")
+            # Removed and changed rows go; a refresh as of an earlier time (a backfill)
+            # restamps kept members so they are visible from then.
+            if result.removed or result.changed or counts.get("restamped"):
                 con.execute(
-                    f"UPDATE tag_assignments AS t SET value = n.value, assigned_at = ? FROM {_NEW} AS n "
-                    "WHERE t.profile_id = n.profile_id AND t.tag = ? AND t.source = ? "
-                    "AND t.value IS DISTINCT FROM n.value", [when, *key])
-            # A refresh as of an earlier time (a backfill) makes kept members visible from then.
-            con.execute("UPDATE tag_assignments SET assigned_at = ? WHERE tag = ? AND source = ? AND assigned_at > ?",
-                        [when, *key, when])
-            added = con.execute(
-                "INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
-                f"SELECT n.profile_id, ?, n.value, ?, ?, NULL FROM {_NEW} AS n WHERE NOT EXISTS "
-                "(SELECT 1 FROM tag_assignments t WHERE t.profile_id = n.profile_id AND t.tag = ? AND t.source = ?)",
-                [tag.name, tag.source, when, *key]).fetchall()
-            result.added = int(added[0][0]) if added else 0
+                    "DELETE FROM tag_assignments WHERE tag = ? AND source = ? AND profile_id IN "
+                    f"(SELECT profile_id FROM {_DIFF} WHERE change IN ('removed', 'changed', 'restamped'))", key)
+            if result.added or result.changed or counts.get("restamped"):
+                con.execute(
+                    "INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
+                    f"SELECT profile_id, ?, value, ?, ?, NULL FROM {_DIFF} "
+                    "WHERE change IN ('added', 'changed', 'restamped')", [tag.name, tag.source, when])
             con.execute(f"DROP TABLE IF EXISTS {_NEW}")
-        result.members = int(con.execute(
-            "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND source = ?", key).fetchall()[0][0])
+            con.execute(f"DROP TABLE IF EXISTS {_DIFF}")
+        else:
+            result.members = int(con.execute(
+                "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND source = ?",
+                key).fetchall()[0][0])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
