@@ -52,41 +52,58 @@ def collect_anonymous_links(con: duckdb.DuckDBPyConnection, watermark: int, atta
     return int(scalar(con, f"SELECT count(*) FROM {ANON}")) - before
 
 
+def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
+    """Rewrite the rows of *table* selected (with new values) by *changed*.
+
+    *changed* is a ``SELECT t.* REPLACE (...), t.rowid AS _rid FROM <table> t ...``.
+    The rows are deleted and inserted again rather than updated: DuckDB's UPDATE of a
+    text column costs about a quarter of a millisecond per row on these tables
+    (measured: 47k membership rows, 12 s), a delete plus an insert a few microseconds.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_move AS {changed}")
+    n = int(scalar(con, "SELECT count(*) FROM _idr_move"))
+    if n:
+        con.execute(f"DELETE FROM {q(table)} WHERE rowid IN (SELECT _rid FROM _idr_move)")
+        con.execute(f"INSERT INTO {q(table)} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_move")
+    con.execute("DROP TABLE _idr_move")
+    return n
+
+
 def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, int]:
     """Point every re-keyed table at the canonical ids; return rows written per table."""
     written: dict[str, int] = {}
     wm = int(watermark)
     for table, loaded in REKEYED.items():
-        cols = _columns(con, table)
-        if not cols:
+        if not _columns(con, table):
             continue
         t = q(table)
-        n = 0
+        parts = []
         if loaded:
             # Rows loaded since the last resolve: profile_id is the source id as loaded.
-            con.execute(f"UPDATE {t} SET {SOURCE_COL} = NULL WHERE _load_id > {wm} AND {SOURCE_COL} IS NOT NULL")
-            n += int(scalar(con,
-                f"UPDATE {t} SET {SOURCE_COL} = {t}.profile_id, profile_id = m.canonical_id FROM {MAP} m "
-                f"WHERE {t}._load_id > {wm} AND m.source_id = {t}.profile_id AND m.canonical_id <> {t}.profile_id"
-            ) or 0)
-            older = f"{t}._load_id <= {wm}"
+            target = "coalesce(m.canonical_id, t.profile_id)"
+            parts.append(
+                f"SELECT t.* REPLACE ({target} AS profile_id, CASE WHEN {target} <> t.profile_id "
+                f"THEN t.profile_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t "
+                f"LEFT JOIN {MAP} m ON m.source_id = t.profile_id WHERE t._load_id > {wm} AND t.profile_id IS NOT NULL "
+                f"AND ({target} <> t.profile_id OR t.{SOURCE_COL} IS NOT NULL)"
+            )
+            older = f"t._load_id <= {wm}"
+            remap = "_idr_remap"
         else:
+            # Rows written by segflow itself (tags), possibly straight to a merged source id.
             older = "TRUE"
-        # Rows from before: follow the new canonical id of their source.
-        n += int(scalar(con,
-            f"UPDATE {t} SET profile_id = r.canonical_id, "
-            f"{SOURCE_COL} = CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END "
-            f"FROM _idr_remap r WHERE {older} AND r.source_id = coalesce(nullif({t}.{SOURCE_COL}, ''), {t}.profile_id) "
-            f"AND ({t}.profile_id IS DISTINCT FROM r.canonical_id OR {t}.{SOURCE_COL} IS DISTINCT FROM "
-            f"(CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
-        ) or 0)
-        if not loaded:
-            # Rows written straight to a source id after it was merged (tags assigned by id).
-            n += int(scalar(con,
-                f"UPDATE {t} SET {SOURCE_COL} = {t}.profile_id, profile_id = m.canonical_id FROM {MAP} m "
-                f"WHERE {t}.{SOURCE_COL} IS NULL AND m.source_id = {t}.profile_id AND m.canonical_id <> {t}.profile_id"
-            ) or 0)
-        if table in KEYS and loaded:
+            remap = f"(SELECT source_id, canonical_id FROM {MAP})"
+        # Rows from before follow their source's new canonical id (anonymous events,
+        # marked '', follow their anonymous id instead: see attach_anonymous).
+        src = f"coalesce(t.{SOURCE_COL}, t.profile_id)"
+        parts.append(
+            f"SELECT t.* REPLACE (r.canonical_id AS profile_id, CASE WHEN r.canonical_id <> r.source_id "
+            f"THEN r.source_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t JOIN {remap} r ON r.source_id = {src} "
+            f"WHERE {older} AND coalesce(t.{SOURCE_COL}, '-') <> '' AND (t.profile_id IS DISTINCT FROM r.canonical_id "
+            f"OR t.{SOURCE_COL} IS DISTINCT FROM (CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
+        )
+        n = _move(con, table, " UNION ALL ".join(parts))
+        if table in KEYS and loaded and wm > 0:  # before the first resolve nothing older exists
             n += _dedupe(con, table, wm)
         written[table] = n
     return written
@@ -127,15 +144,14 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None) 
     )
     ambiguous = int(scalar(con, "SELECT count(*) FROM _idr_anon WHERE persons > 1"))
     scope = f"AND e.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
-    moved = int(scalar(con,
-        f"UPDATE events AS e SET profile_id = a.canonical_id, {SOURCE_COL} = '' FROM _idr_anon a "
-        f"WHERE a.persons = 1 AND e.anonymous_id = a.anonymous_id "
-        f"AND (e.profile_id IS NULL OR e.{SOURCE_COL} = '') AND e.profile_id IS DISTINCT FROM a.canonical_id {scope}"
-    ) or 0)
-    # Links that became ambiguous (after an undo) or vanished: the events go back to anonymous.
-    moved += int(scalar(con,
-        f"UPDATE events AS e SET profile_id = NULL, {SOURCE_COL} = NULL WHERE e.{SOURCE_COL} = '' {scope} "
-        f"AND NOT EXISTS (SELECT 1 FROM _idr_anon a WHERE a.persons = 1 AND a.anonymous_id = e.anonymous_id)"
-    ) or 0)
+    # Attached where the link is unique; back to anonymous where it became ambiguous or vanished.
+    target = "CASE WHEN a.persons = 1 THEN a.canonical_id END"
+    mark = f"CASE WHEN a.persons = 1 THEN '' END"
+    moved = _move(con, "events",
+        f"SELECT e.* REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e.rowid AS _rid FROM events e "
+        f"LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id WHERE e.anonymous_id IS NOT NULL "
+        f"AND (e.profile_id IS NULL OR e.{SOURCE_COL} = '') {scope} "
+        f"AND (e.profile_id IS DISTINCT FROM {target} OR e.{SOURCE_COL} IS DISTINCT FROM {mark})"
+    )
     con.execute("DROP TABLE IF EXISTS _idr_anon")
     return moved, ambiguous
