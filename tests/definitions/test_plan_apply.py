@@ -106,3 +106,23 @@ def test_a_bare_rule_file_is_a_dynamic_segment(shop: Workspace, define) -> None:
     assert (seg.name, seg.type, seg.rule, seg.schedule) == ("bj", "dynamic", {"attr": "city", "eq": "Beijing"}, None)
     apply(shop, as_of=T1)
     assert members_of(shop, "bj") == {"p1", "p4", "p6"}
+
+
+def test_traits_are_versioned_and_recomputed_and_their_readers_refreshed(shop: Workspace, define) -> None:
+    define("traits/views.yaml", "kind: counter\nevent: view_product\nwithin: 60d\n")
+    define("segments/heavy_viewers.yaml", "rule: {trait: views, gte: 2}\n")
+    plan = make_plan(shop, as_of=T2)
+    assert {(c.kind, c.name, c.action) for c in plan.changes} == {("trait", "views", "new"),
+                                                                  ("segment", "heavy_viewers", "new")}
+    # the trait is not computed yet: its reader's count after apply is unknown, not a wrong number
+    assert _actions(plan)["heavy_viewers"] == ("new", 0, None)
+    apply(shop, as_of=T2)
+    assert members_of(shop, "heavy_viewers") == {"p3"}  # views on 1 Feb and 10 Mar
+    define("traits/views.yaml", "kind: counter\nevent: view_product\nwithin: 7d\n")
+    assert {c.name: c.action for c in make_plan(shop, as_of=T2).pending} == {"views": "changed"}
+    result = apply(shop, as_of=T2)
+    # the segment did not change, but it reads the changed trait: recomputed, then refreshed
+    assert result.traits["traits"]["views"]["non_null"] > 0
+    assert [(r.name, r.exited) for r in result.refreshed] == [("heavy_viewers", 1)]
+    assert members_of(shop, "heavy_viewers") == set()
+    assert [v.version for v in version_history(shop.state, "trait", "views")] == [1, 2]

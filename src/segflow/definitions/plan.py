@@ -131,19 +131,43 @@ def make_plan(ws: Workspace, *, counts: bool = True, as_of: datetime | None = No
             action = "new"
         else:
             action = "unchanged" if mine.fingerprint == theirs.fingerprint else "changed"
-        change = Change(kind, name, action, (mine.file if mine else theirs.file if theirs else None),
-                        theirs.version if theirs else None, schedule=mine.schedule if mine else None, local=mine)
-        if counts and kind in ("segment", "tag"):
-            change.members_before = _segment_count(ws, name) if kind == "segment" else _tag_count(ws, name)
-            rule = getattr(mine.obj, "rule", None) if mine else None
-            if action == "removed":
-                change.members_after = 0
-            elif rule is not None and isinstance(rule, (dict, list)) and action != "unchanged":
-                change.members_after = _preview_count(ws, ctx, rule, name if kind == "segment" else None, when)
-            else:
-                change.members_after = change.members_before
-        changes.append(change)
+        changes.append(Change(kind, name, action, (mine.file if mine else theirs.file if theirs else None),
+                              theirs.version if theirs else None, schedule=mine.schedule if mine else None,
+                              local=mine))
+    if counts:
+        pending_traits = {c.name for c in changes if c.kind == "trait" and c.action != "unchanged"}
+        for change in changes:
+            if change.kind in ("segment", "tag"):
+                _count(ws, ctx, change, pending_traits, when)
     return Plan(as_of=when, changes=changes)
+
+
+def _traits_read(rule: Any) -> set[str]:
+    from segflow.rules.ast import Trait, walk
+    from segflow.rules.errors import RuleError
+    from segflow.rules.parse import parse_rule
+
+    try:
+        return {n.name for n in walk(parse_rule(rule)) if isinstance(n, Trait)}
+    except RuleError:
+        return set()
+
+
+def _count(ws: Workspace, ctx: Any, change: Change, pending_traits: set[str], when: datetime) -> None:
+    """Fill *change*'s member counts: stored now, and a preview of the new rule (None when it reads a
+    trait that is not computed yet)."""
+    name, kind = change.name, change.kind
+    change.members_before = _segment_count(ws, name) if kind == "segment" else _tag_count(ws, name)
+    rule = getattr(change.local.obj, "rule", None) if change.local else None
+    previewable = isinstance(rule, (dict, list))
+    if change.action == "removed":
+        change.members_after = 0
+    elif previewable and _traits_read(rule) & pending_traits:
+        change.members_after = None  # its trait changes with this apply: counted after it
+    elif previewable and change.action != "unchanged":
+        change.members_after = _preview_count(ws, ctx, rule, name if kind == "segment" else None, when)
+    else:
+        change.members_after = change.members_before
 
 
 def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], segments: dict[str, Any],
