@@ -135,3 +135,21 @@ def test_three_worker_processes_refresh_each_due_segment_once(pg_url: str, tmp_p
     assert {r.trigger for r in runs} == {"schedule"} and {r.status for r in runs} == {"ok"}
     by_name = {r.name: r for r in runs}
     assert by_name["viewers"].finished_at <= by_name["bj_viewers"].started_at
+
+
+def test_an_interrupted_worker_leaves_the_refresh_due_for_another(shop: Workspace,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import segflow.scheduler.worker as mod
+
+    apply(shop, refresh=False, as_of=APPLIED)
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mod, "run_claim", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(shop, once=True, worker="w1", clock=lambda: AFTER)
+    assert all(s.lease_owner is None for s in list_schedules(shop.state))
+    monkeypatch.undo()
+    summary = run_worker(shop, once=True, worker="w2", clock=lambda: AFTER)
+    assert len(summary.results) == 6 and summary.failed == 0

@@ -171,6 +171,13 @@ def complete(state: StateStore, claim: Claim, worker: str, *, status: str, now: 
         return done.rowcount == 1
 
 
+def release(state: StateStore, claim: Claim, worker: str) -> None:
+    """Give *claim* back without running it (the worker is stopping): still due, free for another worker."""
+    with state.engine.begin() as conn:
+        conn.execute(schedules.update().where(schedules.c.id == claim.id, schedules.c.lease_owner == worker)
+                     .values(lease_owner=None, lease_until=None))
+
+
 def set_next_run(state: StateStore, kind: str, name: str, when: datetime) -> None:
     """Move one schedule's next run (e.g. to now, to run it at the worker's next poll)."""
     with state.engine.begin() as conn:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from segflow.scheduler.schedules import Claim, claim_due, complete
+from segflow.scheduler.schedules import Claim, claim_due, complete, release
 
 if TYPE_CHECKING:
     from segflow.segments.refresh import RefreshResult
@@ -105,18 +105,22 @@ def run_worker(
                 break
             time.sleep(poll)
             continue
-        status = "failed"
         try:
             _open_warehouse(ws, time.monotonic() + lease.total_seconds() * 0.8)
             results = run_claim(ws, claim, name, now)
             status = "ok" if all(r.status == "ok" for r in results) else "failed"
-        except Exception as exc:
+        except Exception as exc:  # a refresh error is recorded; the worker goes on
             from segflow.segments.refresh import RefreshResult
 
-            results = [RefreshResult(claim.kind, claim.name, None, "failed", now, error=str(exc).splitlines()[0])]
-        finally:
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            results = [RefreshResult(claim.kind, claim.name, None, "failed", now, error=text)]
+            status = "failed"
+        except BaseException:  # Ctrl-C or SIGTERM: the refresh rolled back; leave it due for another worker
             _close_warehouse(ws)
-            complete(ws.state, claim, name, status=status, now=now_of())
+            release(ws.state, claim, name)
+            raise
+        _close_warehouse(ws)
+        complete(ws.state, claim, name, status=status, now=now_of())
         for r in results:
             summary.results.append(r)
             if on_result:

@@ -47,7 +47,7 @@ __all__ = [
 #: Segment (and tag) names: letters, digits, ``_ - .`` and ``/`` for tag groups.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,199}$")
 
-_KEYS = {"name", "description", "type", "rule", "schedule", "tags"}
+_KEYS = {"name", "description", "type", "rule", "schedule"}
 _RULE_KEYS = {"all", "any", "not", "attr", "tag", "trait", "segment", "member_of", "subscribed", "sample",
               "event", "orders"}
 
