@@ -109,9 +109,19 @@ def worker(
                   is not None else (r.error or ""))
         out.print(f"{r.status:>7} {r.kind} {r.name} as of {_fmt_time(r.as_of)}  {detail}", highlight=False)
 
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM (systemd, docker stop) stops like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     with _open(project) as ws:
-        summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
-                             clock=(lambda: fixed) if fixed else None, on_result=show)
+        try:
+            summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
+                                 clock=(lambda: fixed) if fixed else None, on_result=show)
+        except KeyboardInterrupt:
+            err.print("Worker stopped; a refresh it was running was rolled back and is left due for the next worker.")
+            return
     if once:
         err.print(f"[dim]worker {summary.worker}: {len(summary.results)} refresh(es), {summary.failed} failed[/dim]")
     if summary.failed:
