@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="before each side wait up to this many seconds for other processes to go quiet")
     sg.add_argument("--no-templates", action="store_true", help="skip refreshing every installed template")
     sg.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    tg = suites.add_parser("tags", help="refresh every e-commerce template tag after a day vs delete + insert")
+    tg.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
+    tg.add_argument("--seed", type=int, default=0, help="generator seed")
+    tg.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    tg.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    tg.add_argument("--repeat", type=int, default=1, help="timed runs per side; median reported")
+    tg.add_argument("--idle-timeout", type=float, default=60.0,
+                    help="before each side wait up to this many seconds for other processes to go quiet")
+    tg.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -282,8 +291,33 @@ def run_segments(args: argparse.Namespace) -> int:
     return 0 if data["same_members"] else 1
 
 
+def run_tags(args: argparse.Namespace) -> int:
+    from bench.tags import TagsOptions, result_rows, run_tags_suite
+
+    opts = TagsOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),
+                       repeat=max(1, args.repeat), idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("tags") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_tags_suite(opts, report)
+    table = Table(title=f"tags: {data['sizes']['profiles']:,} profiles")
+    for i, h in enumerate(("tag", "members", "day-2 change", "first s", "segflow s", "rebuild s", "rebuild ÷ segflow")):
+        table.add_column(h, justify="left" if i in (0, 2) else "right")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"same assignments: {data['same_assignments']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if data["same_assignments"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "tags":
+        return run_tags(args)
     if args.suite == "segments":
         return run_segments(args)
     if args.suite == "rules":
