@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--idle-timeout", type=float, default=60.0,
                     help="before each side wait up to this many seconds for other processes to go quiet")
     tg.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    idn = suites.add_parser("identity", help="segflow resolve vs networkx; incremental 1 % new records vs full")
+    idn.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
+    idn.add_argument("--seed", type=int, default=0, help="generator seed")
+    idn.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    idn.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
+    idn.add_argument("--new-fraction", type=float, default=0.01, help="new records for the incremental run")
+    idn.add_argument("--idle-timeout", type=float, default=60.0,
+                     help="before each side wait up to this many seconds for other processes to go quiet")
+    idn.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -314,8 +323,35 @@ def run_tags(args: argparse.Namespace) -> int:
     return 0 if data["same_assignments"] else 1
 
 
+def run_identity(args: argparse.Namespace) -> int:
+    from bench.identity import IdentityOptions, result_rows, run_identity_suite
+
+    opts = IdentityOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),
+                           new_fraction=args.new_fraction, idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("identity") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_identity_suite(opts, report)
+    table = Table(title=f"identity: {opts.profiles:,} profiles, {data['identifier_rows']:,} identifier rows")
+    for i, h in enumerate(("side", "seconds", "CPU s", "ratio", "note")):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    checks = {"networkx same partition": data["networkx"]["same_partition"],
+              "incremental equals full": data["incremental_equals_full"]}
+    console.print(f"checks: {checks}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(checks.values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "identity":
+        return run_identity(args)
     if args.suite == "tags":
         return run_tags(args)
     if args.suite == "segments":
