@@ -41,21 +41,47 @@ def _definitions_errors(exc: SegflowError) -> None:
 
 
 def plan(project: ProjectOpt = None,
-         fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
+         fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+         diff: Annotated[bool, typer.Option("--diff", help="Also show each change as a diff of the definition.")]
+         = False) -> None:
     """Show what apply would change: new, changed and removed definitions, with member counts."""
     from segflow.definitions.plan import make_plan
+    from segflow.definitions.versions import current_versions
 
     with _open(project) as ws:
         try:
             result = make_plan(ws)
         except SegflowError as exc:
             _definitions_errors(exc)
+        applied = current_versions(ws.state) if diff else {}
     if fmt is Shown.json:
         sys.stdout.write(to_json(result.to_dict()) + "\n")
         return
     _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {_fmt_time(result.as_of)})")
     if not result.pending:
         out.print("Nothing to apply: the project folder matches the applied definitions.")
+    for c in result.pending if diff else ():
+        old = applied[(c.kind, c.name)].body if (c.kind, c.name) in applied and c.action != "new" else None
+        _print_diff(c, old, c.local.body if c.local else None)
+
+
+def _print_diff(change: Any, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """A unified diff of the applied and the new definition, as YAML."""
+    import difflib
+
+    import yaml
+    from rich.text import Text
+
+    def lines(body: dict[str, Any] | None) -> list[str]:
+        return yaml.safe_dump(body, sort_keys=True, allow_unicode=True).splitlines() if body is not None else []
+
+    label = f"{change.kind} {change.name}"
+    text = "\n".join(difflib.unified_diff(lines(old), lines(new), fromfile=f"{label} (applied)",
+                                          tofile=f"{label} ({change.file or 'removed'})", lineterm=""))
+    colours = {"+": "green", "-": "red", "@": "cyan"}
+    for line in text.splitlines():
+        colour = colours.get(line[:1]) if not line.startswith(("+++", "---")) else "bold"
+        out.print(Text(line, style=colour or ""))
 
 
 def apply(
