@@ -53,7 +53,7 @@ class Shop:
     """The raw files of a shop, cleaned: valid rows only, duplicates collapsed."""
 
     def __init__(self, folder: Path) -> None:
-        read = lambda name: pd.read_csv(folder / name, dtype=str, keep_default_na=False)  # noqa: E731
+        read = lambda name: pd.read_csv(folder / name, dtype=str, keep_default_na=False)
         self.profiles: dict[str, dict[str, Any]] = {}
         for row in read("profiles.csv").to_dict("records"):
             birthday = _date(row["birthday"])

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from segflow.errors import LoadError, SchemaError
-from segflow.tags import assign_tags, read_id_file, refresh_tags, remove_tags, tag_summary, tags_overview
+from segflow.tags import (
+    assign_tags,
+    read_id_file,
+    refresh_tags,
+    remove_tags,
+    tag_summary,
+    tags_overview,
+)
 from segflow.workspace import Workspace
 
 from .conftest import T, assignments

@@ -16,7 +16,7 @@ from segflow.workspace import Workspace
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SEGFLOW_PROJECT"}
     env["COLUMNS"] = "200"
-    return subprocess.run([sys.executable, "-m", "segflow.cli.app", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "segflow.cli.app", *args], capture_output=True, text=True, env=env, check=False,
                           timeout=120)
 
 

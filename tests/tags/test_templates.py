@@ -11,7 +11,13 @@ import pytest
 
 import segflow
 from segflow.generate import generate_shop
-from segflow.tags import install_templates, list_templates, load_tag_definitions, parse_tag, refresh_tags
+from segflow.tags import (
+    install_templates,
+    list_templates,
+    load_tag_definitions,
+    parse_tag,
+    refresh_tags,
+)
 from segflow.tags.templates import template_files
 from segflow.workspace import Workspace
 

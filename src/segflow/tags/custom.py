@@ -181,9 +181,9 @@ def render_tag_sql(sql: str, *, as_of: datetime, timezone_name: str = "UTC") -> 
             return literals[node.name].copy()
         return node
 
-    tree = tree.transform(bind)
+    bound = tree.transform(bind)
     valued = "value" in columns
-    inner = tree.subquery(exp.to_identifier("q", quoted=True))
+    inner = exp.Subquery(this=bound, alias=exp.TableAlias(this=exp.to_identifier("q", quoted=True)))
     value: exp.Expression = (exp.cast(exp.column("value", table="q", quoted=True), exp.DataType.build("VARCHAR"))
                              if valued else exp.cast(exp.Null(), exp.DataType.build("VARCHAR")))
     wrapped = sqlglot.select(

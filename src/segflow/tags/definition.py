@@ -327,14 +327,15 @@ def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
         if tag is None or parser.problems:
             continue
         if tag.name in found:
-            problems.append((rel, Problem("duplicate_tag", "name", f"tag {tag.name} is also defined in {found[tag.name].file}")))
+            other = found[tag.name].file
+            problems.append((rel, Problem("duplicate_tag", "name", f"tag {tag.name} is also defined in {other}")))
             continue
         found[tag.name] = tag
     if not problems:
         cycle = _find_cycle(found)
         if cycle:
-            first = found[cycle[0]]
-            problems.append((first.file, Problem("tag_cycle", "rule", "tags refer to each other in a cycle: "
+            start = found[cycle[0]]
+            problems.append((start.file, Problem("tag_cycle", "rule", "tags refer to each other in a cycle: "
                                                  + " → ".join(cycle))))
     if problems:
         raise _error(problems)

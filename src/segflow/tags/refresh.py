@@ -242,7 +242,7 @@ def refresh_tags(
         try:
             query = _members_query(ws, tag, checked.get(name, []), functions.get(name), when)
             _apply(con, tag, query, when, result, may_expire=name in expiring)
-        except Exception as exc:  # noqa: BLE001 - recorded per tag; the others still run
+        except Exception as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             result.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
