@@ -191,7 +191,7 @@ def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], segments: d
                 deps.add(f"{node[0]}:{node[1]}")
             else:
                 stack.extend(graph.upstream.get(node, ()))
-        out.append(Desired(kind=key[0], name=key[1], cron=defs[key].schedule, depends_on=tuple(sorted(deps)),
+        out.append(Desired(kind=key[0], name=key[1], cron=str(defs[key].schedule), depends_on=tuple(sorted(deps)),
                            rank=graph.rank(key)))
     return out
 

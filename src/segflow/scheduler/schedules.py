@@ -102,16 +102,16 @@ def sync_schedules(conn: Connection, desired: list[Desired], tz: str, now: datet
             conn.execute(schedules.delete().where(schedules.c.id == row.id))
     for key, d in wanted.items():
         deps = json.dumps(sorted(d.depends_on))
-        row = existing.get(key)
-        if row is None:
+        current = existing.get(key)
+        if current is None:
             conn.execute(schedules.insert().values(kind=d.kind, name=d.name, cron=d.cron, timezone=tz,
                                                    depends_on=deps, rank=d.rank, enabled=True,
                                                    next_run_at=next_run(d.cron, tz, now)))
             continue
         values: dict[str, Any] = {"depends_on": deps, "rank": d.rank}
-        if row.cron != d.cron or row.timezone != tz:
+        if current.cron != d.cron or current.timezone != tz:
             values.update(cron=d.cron, timezone=tz, next_run_at=next_run(d.cron, tz, now))
-        conn.execute(schedules.update().where(schedules.c.id == row.id).values(**values))
+        conn.execute(schedules.update().where(schedules.c.id == current.id).values(**values))
 
 
 def list_schedules(state: StateStore) -> list[ScheduleRow]:

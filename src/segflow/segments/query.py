@@ -100,19 +100,19 @@ def overlap(ws: Workspace, names: list[str]) -> dict[str, Any]:
     con = ws.warehouse.con
     ensure_tables(con)
     sizes = dict.fromkeys(names, 0)
-    for seg, n in con.execute(f"SELECT segment, count(*) FROM {MEMBERS_TABLE} WHERE list_contains(?, segment) "
-                              "GROUP BY segment", [names]).fetchall():
-        sizes[seg] = int(n)
-    both = {(a, b): int(n) for a, b, n in con.execute(
+    for seg, size in con.execute(f"SELECT segment, count(*) FROM {MEMBERS_TABLE} WHERE list_contains(?, segment) "
+                                 "GROUP BY segment", [names]).fetchall():
+        sizes[seg] = int(size)
+    both = {(a, b): int(count) for a, b, count in con.execute(
         f"SELECT a.segment, b.segment, count(*) FROM {MEMBERS_TABLE} a JOIN {MEMBERS_TABLE} b "
         "ON a.profile_id = b.profile_id AND a.segment < b.segment "
         "WHERE list_contains(?, a.segment) AND list_contains(?, b.segment) GROUP BY ALL", [names, names]).fetchall()}
     pairs = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            n = both.get((a, b), both.get((b, a), 0))
-            union = sizes[a] + sizes[b] - n
-            pairs.append({"a": a, "b": b, "both": n, "jaccard": round(n / union, 4) if union else 0.0})
+            common = both.get((a, b), both.get((b, a), 0))
+            union = sizes[a] + sizes[b] - common
+            pairs.append({"a": a, "b": b, "both": common, "jaccard": round(common / union, 4) if union else 0.0})
     in_all, in_any = con.execute(
         f"SELECT count(*) FILTER (WHERE k = ?), count(*) FROM (SELECT profile_id, count(DISTINCT segment) AS k "
         f"FROM {MEMBERS_TABLE} WHERE list_contains(?, segment) GROUP BY profile_id) AS t",

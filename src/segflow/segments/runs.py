@@ -65,7 +65,9 @@ def start_run(state: StateStore, *, kind: str, name: str, version: int | None, t
         result = conn.execute(refresh_runs.insert().values(
             kind=kind, name=name, version=version, trigger=trigger, worker=worker, as_of=as_of,
             started_at=datetime.now(UTC), status="running"))
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def finish_run(state: StateStore, run_id: int, *, status: str, members: int | None = None,
