@@ -179,3 +179,13 @@ def test_summary_of_an_unknown_tag_suggests_a_close_one(tiny: Workspace) -> None
     assign_tags(tiny, "crm/key_account", ["p4"], at=T)
     with pytest.raises(SchemaError, match=r"no tag 'crm/key_acount' is defined or assigned \(did you mean 'crm/key_account'"):
         tag_summary(tiny, "crm/key_acount")
+
+
+def test_a_broken_definition_elsewhere_does_not_stop_a_manual_assignment(
+    tiny: Workspace, define: Callable[[str, str], Path]
+) -> None:
+    define("other/broken", "kind: sometimes\n")
+    assert assign_tags(tiny, "crm/key_account", ["p1"], at=T).added == 1
+    define("crm/key_account", "expires: soon\n")
+    with pytest.raises(SchemaError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
+        assign_tags(tiny, "crm/key_account", ["p2"], at=T)

@@ -64,6 +64,11 @@ def _json(value: Any) -> None:
     sys.stdout.write(to_json(value) + "\n")
 
 
+def _stamp(value: datetime) -> str:
+    """A time for a table: UTC to the second (JSON output keeps full ISO times)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]], *, right: tuple[str, ...] = ()) -> None:
     from rich.table import Table
 
@@ -71,7 +76,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]], *, right: tupl
     for col in columns:
         table.add_column(col, justify="right" if col in right else "left", overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else v.isoformat() if isinstance(v, datetime) else str(v) for v in row))
+        table.add_row(*("" if v is None else _stamp(v) if isinstance(v, datetime) else str(v) for v in row))
     out.print(table)
 
 

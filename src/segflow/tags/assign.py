@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError, QueryError, SchemaError
 from segflow.rules.parse import parse_duration
-from segflow.tags.definition import SOURCES, check_tag_name, load_tag_definitions
+from segflow.tags.definition import SOURCES, TAGS_DIR, check_tag_name, load_tag_definitions
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -146,7 +146,15 @@ def _check_source(source: str) -> str:
 
 
 def _default_expiry(ws: Workspace, tag: str) -> int | None:
-    definitions = load_tag_definitions(ws.root)
+    """The ``expires:`` of *tag*'s definition. A broken file elsewhere in ``tags/`` does not
+    stop a manual assignment; a broken definition of this very tag does."""
+    try:
+        definitions = load_tag_definitions(ws.root)
+    except SchemaError as exc:
+        own = [f"{TAGS_DIR}/{tag}.yaml", f"{TAGS_DIR}/{tag}.yml"]
+        if any(line.startswith(tuple(f"{f}:" for f in own)) for line in exc.message.splitlines()):
+            raise
+        return None
     d = definitions.get(tag)
     return d.expires if d is not None else None
 
