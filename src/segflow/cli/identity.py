@@ -56,7 +56,8 @@ def render_summary(summary: Any) -> None:
     if summary.not_merged:
         out.print("identifiers never used to merge: " + ", ".join(f"{k} {v:,}" for k, v in summary.not_merged.items()))
     if summary.junk_total:
-        table = Table(title=f"junk identifiers (on more than the cap of records; {summary.junk_total:,} in all)")
+        where = "in all" if summary.mode == "full" else "among the identifiers this run looked at"
+        table = Table(title=f"junk identifiers (on more than the cap of records; {summary.junk_total:,} {where})")
         for col in ("type", "value", "records"):
             table.add_column(col, justify="right" if col == "records" else "left")
         for j in summary.junk:

@@ -64,8 +64,11 @@ class ResolveSummary:
     touched: int = 0
     remapped: int = 0
     profiles_absorbed: int = 0
+    #: Junk values (over the cap), most shared first, and how many (a full run: all of
+    #: them; an incremental run: those among the identifiers it looked at).
     junk: list[dict[str, Any]] = field(default_factory=list)
     junk_total: int = 0
+    #: Identifier rows never used to merge, by status (full: all; incremental: of changed records).
     not_merged: dict[str, int] = field(default_factory=dict)
     rekeyed: dict[str, int] = field(default_factory=dict)
     anonymous_attached: int = 0
@@ -204,12 +207,20 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
     con.unregister("_idr_labels_arrow")
 
 
-def junk_identifiers(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
-    """Identifier values over the junk cap: (how many, the most shared first)."""
-    cond, params = _merge_edges_sql(opts)
+def junk_identifiers(
+    con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20, *, among: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Identifier values over the junk cap: (how many, the most shared first).
+
+    *among*: a table of ``type, value`` to look at (an incremental run reports the junk
+    values among the identifiers it touched); default every identifier.
+    """
+    _, params = _merge_edges_sql(opts)
+    only = f"SEMI JOIN {among} a ON a.type = x.type AND a.value = x.value" if among else ""
     base = (
-        f"SELECT type, value, count(DISTINCT source_id) AS sources FROM {INDEX} WHERE {cond} "
-        f"GROUP BY type, value HAVING count(DISTINCT source_id) > {int(opts.junk_cap)}"
+        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS sources FROM {INDEX} x {only} "
+        f"WHERE {_merge_edges_sql(opts, 'x')[0]} "
+        f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}"
     )
     total = int(scalar(con, f"SELECT count(*) FROM ({base})", params))
     rows = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
@@ -293,10 +304,12 @@ def resolve_identities(
         con.execute(f"INSERT INTO {META} VALUES (?, ?, ?, ?)", [summary.watermark, run_id, now, settings])
         summary.sources = int(scalar(con, f"SELECT count(*) FROM {SOURCES}"))
         summary.persons = int(scalar(con, "SELECT count(*) FROM profiles"))
-        summary.junk_total, summary.junk = junk_identifiers(con, opts)
+        # Reporting: a full run counts everything; an incremental run what it looked at.
+        summary.junk_total, summary.junk = junk_identifiers(con, opts, among=None if full else "_idr_touched")
+        scope_filter = "" if full else "AND source_id IN (SELECT source_id FROM _idr_dirty)"
         summary.not_merged = {
             status: int(n) for status, n in con.execute(
-                f"SELECT status, count(*) FROM {INDEX} WHERE status <> 'ok' GROUP BY status ORDER BY status"
+                f"SELECT status, count(*) FROM {INDEX} WHERE status <> 'ok' {scope_filter} GROUP BY status ORDER BY status"
             ).fetchall()
         }
         con.execute("COMMIT")
