@@ -88,9 +88,15 @@ def test_a_failed_refresh_is_recorded_and_rescheduled(shop: Workspace, monkeypat
     assert (row.last_status, row.next_run_at, row.lease_owner) == ("failed", NEXT_DAILY + timedelta(days=1), None)
 
 
-@pytest.mark.postgres
-def test_claims_on_postgres_are_exactly_once_across_threads(pg_url: str, tmp_path: Path) -> None:
-    ws = scheduled_shop(tmp_path / "shop", tmp_path, state=pg_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared-state.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def test_claims_are_exactly_once_across_threads(state_url: str, tmp_path: Path) -> None:
+    ws = scheduled_shop(tmp_path / "shop", tmp_path, state=state_url)
     apply(ws, refresh=False, as_of=APPLIED)
     ws.close()
     claims: list[str] = []
@@ -98,7 +104,7 @@ def test_claims_on_postgres_are_exactly_once_across_threads(pg_url: str, tmp_pat
     start = threading.Barrier(6)
 
     def work(me: str) -> None:
-        store = StateStore.open(pg_url)
+        store = StateStore.open(state_url)
         start.wait()
         while (c := claim_due(store, me, AFTER)) is not None:
             with lock:
