@@ -189,3 +189,33 @@ def test_a_broken_definition_elsewhere_does_not_stop_a_manual_assignment(
     define("crm/key_account", "expires: soon\n")
     with pytest.raises(SchemaError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
         assign_tags(tiny, "crm/key_account", ["p2"], at=T)
+
+
+def test_values_of_a_manual_tag_are_checked(tiny: Workspace, define: Callable[[str, str], Path],
+                                            write: Callable[[str, str], Path]) -> None:
+    define("crm/tier", "values: [gold, silver]\n")
+    assert assign_tags(tiny, "crm/tier", ["p1"], value="gold", at=T).added == 1
+    with pytest.raises(SchemaError, match=r"value: 'platinum' is not a value of tag crm/tier \(values: gold, silver\)"):
+        assign_tags(tiny, "crm/tier", ["p2"], value="platinum", at=T)
+    path = write("tiers.csv", "profile_id,value\np2,silver\np3,bronze\n")
+    with pytest.raises(SchemaError, match=r"tiers.csv:3: value: 'bronze' is not a value of tag crm/tier"):
+        assign_tags(tiny, "crm/tier", file=path, at=T)
+    assert set(assignments(tiny)) == {("p1", "crm/tier", "manual")}
+
+
+def test_members_and_a_profile_s_tags(tiny: Workspace, define: Callable[[str, str], Path]) -> None:
+    from segflow.tags import profile_tags, tag_members
+
+    define("crm/tier", "label: 客户等级\nvalues: [gold, silver]\n")
+    assign_tags(tiny, "crm/tier", ["p1", "p2"], value="gold", at=T)
+    assign_tags(tiny, "crm/tier", ["p3"], value="silver", at=T, expires="1d")
+    assign_tags(tiny, "crm/key_account", ["p1"], at=T)
+    assert tag_members(tiny, "crm/tier", at=T).column("profile_id").to_pylist() == ["p1", "p2", "p3"]
+    assert tag_members(tiny, "crm/tier", value="gold", at=T).num_rows == 2
+    assert tag_members(tiny, "crm/tier", at=T + timedelta(days=2)).num_rows == 2  # p3's expired
+    assert tag_members(tiny, "crm/*", at=T).num_rows == 4
+    rows = profile_tags(tiny, "p1", at=T)
+    assert [(r["tag"], r["label"], r["value"], r["source"]) for r in rows] == [
+        ("crm/key_account", "", None, "manual"), ("crm/tier", "客户等级", "gold", "manual")]
+    with pytest.raises(SchemaError, match="no profile 'nobody'"):
+        profile_tags(tiny, "nobody")

@@ -108,3 +108,13 @@ def test_install_conflict_exits_1_and_keeps_the_file(proj: str) -> None:
     result = run("tags", "install", "retail", "--project", proj)
     assert result.returncode == 1 and "Kept tags/member/vip.yaml" in result.stderr
     assert "gold" in vip.read_text(encoding="utf-8")
+
+
+def test_members_and_of(proj: str) -> None:
+    assert run("tags", "assign", "crm/tier", "p2", "p1", "--value", "gold", "--project", proj).returncode == 0
+    ids = run("tags", "members", "crm/tier", "--project", proj)
+    assert ids.returncode == 0 and ids.stdout == "p1\np2\n"
+    csv = run("tags", "members", "crm/*", "--format", "csv", "--project", proj)
+    assert csv.stdout.splitlines()[0] == '"profile_id","tag","value","source","assigned_at","expires_at"'
+    of = json.loads(run("tags", "of", "p1", "--project", proj, "--format", "json").stdout)
+    assert [(r["tag"], r["value"], r["source"]) for r in of] == [("crm/tier", "gold", "manual")]

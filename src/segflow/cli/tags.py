@@ -284,3 +284,49 @@ def remove(
     if result.unknown:
         shown = ", ".join(result.unknown[:10]) + (" ..." if len(result.unknown) > 10 else "")
         err.print(f"[yellow]Warning:[/yellow] {len(result.unknown):,} unknown profile id(s): {shown}", highlight=False)
+
+
+class MembersFormat(str, Enum):
+    ids = "ids"
+    csv = "csv"
+    json = "json"
+    table = "table"
+
+
+@tags_app.command("members")
+def members(
+    tag: Annotated[str, typer.Argument(help="A tag name, or group/* for every tag of a group.")],
+    value: Annotated[Optional[str], typer.Option(help="Only assignments with this value.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Only assignments of this source.")] = None,
+    project: ProjectOpt = None,
+    fmt: Annotated[MembersFormat, typer.Option("--format", help="ids (one per line), csv, json or table.")] = MembersFormat.ids,
+) -> None:
+    """The profiles carrying a tag now: ids, or every assignment with value, source and times."""
+    from segflow.cli.output import print_arrow
+    from segflow.tags import tag_members
+
+    with _open(project) as ws:
+        table = tag_members(ws, tag, value=value, source=source)
+    if fmt is MembersFormat.ids:
+        ids = sorted(set(table.column("profile_id").to_pylist()))
+        sys.stdout.write("".join(f"{pid}\n" for pid in ids))
+        return
+    print_arrow(table, fmt.value, title=f"{tag}: {table.num_rows:,} assignments")
+
+
+@tags_app.command("of")
+def of(
+    profile_id: Annotated[str, typer.Argument(help="A profile id.")],
+    project: ProjectOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Every tag one profile carries now, with value, source, since and expiry."""
+    from segflow.tags import profile_tags
+
+    with _open(project) as ws:
+        rows = profile_tags(ws, profile_id)
+    if fmt is Format.json:
+        _json(rows)
+        return
+    _table(f"{profile_id}: {len(rows)} tag assignment(s)", ["tag", "label", "value", "source", "since", "expires"],
+           [[r["tag"], r["label"], r["value"], r["source"], r["assigned_at"], r["expires_at"]] for r in rows])

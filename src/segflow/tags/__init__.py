@@ -25,7 +25,7 @@ from segflow.tags.definition import (
     load_tag_definitions,
     parse_tag,
 )
-from segflow.tags.library import tag_summary, tags_overview
+from segflow.tags.library import profile_tags, tag_members, tag_summary, tags_overview
 from segflow.tags.refresh import TagRefresh, check_tag_definitions, refresh_tags, tag_history
 from segflow.tags.templates import InstallResult, Template, install_templates, list_templates
 
@@ -46,12 +46,14 @@ __all__ = [
     "list_templates",
     "load_tag_definitions",
     "parse_tag",
+    "profile_tags",
     "read_id_file",
     "refresh_tags",
     "registered_functions",
     "remove_tags",
     "tag_function",
     "tag_history",
+    "tag_members",
     "tag_summary",
     "tags_overview",
 ]

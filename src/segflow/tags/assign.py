@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError, QueryError, SchemaError
 from segflow.rules.parse import parse_duration
-from segflow.tags.definition import SOURCES, TAGS_DIR, check_tag_name, load_tag_definitions
+from segflow.tags.definition import SOURCES, TAGS_DIR, TagDefinition, check_tag_name, load_tag_definitions
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -145,9 +145,9 @@ def _check_source(source: str) -> str:
     return source
 
 
-def _default_expiry(ws: Workspace, tag: str) -> int | None:
-    """The ``expires:`` of *tag*'s definition. A broken file elsewhere in ``tags/`` does not
-    stop a manual assignment; a broken definition of this very tag does."""
+def _definition(ws: Workspace, tag: str) -> TagDefinition | None:
+    """*tag*'s definition, if any. A broken file elsewhere in ``tags/`` does not stop a
+    manual assignment; a broken definition of this very tag does."""
     try:
         definitions = load_tag_definitions(ws.root)
     except SchemaError as exc:
@@ -155,8 +155,7 @@ def _default_expiry(ws: Workspace, tag: str) -> int | None:
         if any(line.startswith(tuple(f"{f}:" for f in own)) for line in exc.message.splitlines()):
             raise
         return None
-    d = definitions.get(tag)
-    return d.expires if d is not None else None
+    return definitions.get(tag)
 
 
 def assign_tags(
@@ -183,10 +182,19 @@ def assign_tags(
     if ws.read_only:
         raise QueryError("cannot assign tags: the workspace is open read-only", code="read_only")
     when = _utc(at)
-    if expires is None:
-        default = _default_expiry(ws, tag)
-        expires = timedelta(seconds=default) if default else None
+    definition = _definition(ws, tag)
+    if expires is None and definition is not None and definition.expires:
+        expires = timedelta(seconds=definition.expires)
     base_expiry = parse_expiry(expires, start=when)
+    allowed = definition.values if definition is not None else ()
+
+    def check_value(v: str | None, where: str) -> str | None:
+        if v is not None and allowed and v not in allowed:
+            raise SchemaError(f"{where}: {v!r} is not a value of tag {tag} (values: {', '.join(allowed)})",
+                              code="bad_tag_value", path=where)
+        return v
+
+    check_value(None if value is None else str(value), "value")
     rows: list[tuple[str, str | None, datetime | None]] = []
     for pid in ids or ():
         if not isinstance(pid, str) or not pid.strip():
@@ -196,7 +204,8 @@ def assign_tags(
         for pid, row_value, row_expires, line in read_id_file(file):
             expiry = base_expiry if row_expires is None else parse_expiry(row_expires, start=when,
                                                                            path=f"{file}:{line}: expires")
-            rows.append((pid, row_value if row_value is not None else (None if value is None else str(value)), expiry))
+            chosen = row_value if row_value is not None else (None if value is None else str(value))
+            rows.append((pid, check_value(chosen, f"{file}:{line}: value"), expiry))
     result = AssignResult(tag=tag, source=source)
     if not rows:
         return result

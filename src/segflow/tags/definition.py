@@ -69,7 +69,8 @@ COMPUTED_SOURCES = ("rule", "sql", "python")
 #: letter or digit), separated by ``/``; at most 200 characters.
 _SEGMENT = r"[a-z0-9][a-z0-9_\-]*"
 _NAME = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*$")
-_KEYS = ("name", "description", "label", "kind", "rule", "value", "cases", "sql", "python", "schedule", "expires")
+_KEYS = ("name", "description", "label", "kind", "rule", "value", "cases", "sql", "python", "schedule", "expires",
+         "values")
 _KINDS = ("static", "dynamic")
 
 
@@ -117,6 +118,8 @@ class TagDefinition:
     python: str | None = None
     schedule: str | None = None
     expires: int | None = None  # seconds
+    #: The values a manual (or model / journey) assignment may carry; empty = any.
+    values: tuple[str, ...] = ()
     depends_on: frozenset[str] = frozenset()
     tags_used: frozenset[str] = frozenset()
     traits_used: frozenset[str] = frozenset()
@@ -205,6 +208,14 @@ class _TagParser:
             value = None
         if value is not None and "rule" not in data:
             self.fail("value", "value_without_rule", "value: goes with rule: (custom logic returns its own values)")
+        allowed: tuple[str, ...] = ()
+        if data.get("values") is not None:
+            raw_values = data["values"]
+            if (not isinstance(raw_values, list) or not raw_values
+                    or any(isinstance(v, bool) or not isinstance(v, (str, int, float)) or str(v) == "" for v in raw_values)):
+                self.fail("values", "bad_values", "values takes a non-empty list of texts (the values people may assign)")
+            else:
+                allowed = tuple(str(v) for v in raw_values)
         schedule = self.text(data, "schedule")
         if schedule is not None:
             self.check_schedule(schedule)
@@ -262,7 +273,7 @@ class _TagParser:
             description=str(data.get("description") or ""), label=str(data.get("label") or ""),
             rule=data["rule"] if data.get("rule") is not None else ({"any": [c.rule for c in cases]} if cases else None),
             value=None if value is None else str(value), cases=tuple(cases), sql=sql, python=python,
-            schedule=schedule, expires=expires, depends_on=frozenset(segments), tags_used=frozenset(tags),
+            schedule=schedule, expires=expires, values=allowed, depends_on=frozenset(segments), tags_used=frozenset(tags),
             traits_used=frozenset(traits), data=dict(data),
         )
 

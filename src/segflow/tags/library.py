@@ -19,9 +19,11 @@ from segflow.tags.definition import check_tag_name, load_tag_definitions
 from segflow.tags.refresh import tag_history
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from segflow.workspace import Workspace
 
-__all__ = ["tag_summary", "tags_overview"]
+__all__ = ["profile_tags", "tag_members", "tag_summary", "tags_overview"]
 
 _ACTIVE = "(assigned_at IS NULL OR assigned_at <= ?) AND (expires_at IS NULL OR expires_at > ?)"
 
@@ -134,3 +136,50 @@ def tag_summary(ws: Workspace, tag: str, *, at: datetime | None = None, top: int
         "last_assigned": last,
         "refreshes": tag_history(ws, tag, limit=5),
     }
+
+
+def tag_members(ws: Workspace, tag: str, *, value: str | None = None, source: str | None = None,
+                at: datetime | None = None) -> pa.Table:
+    """The profiles carrying *tag* at *at* (default now; ``group/*`` for a whole group), one
+    row per active assignment: ``profile_id, tag, value, source, assigned_at, expires_at``,
+    ordered by profile; optionally only one *value* or *source*."""
+    when = _now(at)
+    params: list[Any]
+    if tag.endswith("/*"):
+        check_tag_name(tag[:-2], path="tag")
+        match, params = "starts_with(tag, ?)", [tag[:-1]]
+    else:
+        check_tag_name(tag, path="tag")
+        match, params = "tag = ?", [tag]
+    where = [match, _ACTIVE]
+    params += [when, when]
+    if value is not None:
+        where.append("value = ?")
+        params.append(value)
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    return ws.warehouse.con.sql(
+        "SELECT profile_id, tag, value, source, assigned_at, expires_at FROM tag_assignments "
+        f"WHERE {' AND '.join(where)} ORDER BY profile_id, tag, source", params=params).to_arrow_table()
+
+
+def profile_tags(ws: Workspace, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every active tag assignment of one profile at *at* (default now), by tag and source,
+    with each defined tag's label. Raises :class:`SchemaError` for an unknown profile."""
+    when = _now(at)
+    con = ws.warehouse.con
+    if not con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]:
+        raise SchemaError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
+    cursor = con.execute(
+        "SELECT tag, value, source, assigned_at, expires_at FROM tag_assignments "
+        f"WHERE profile_id = ? AND {_ACTIVE} ORDER BY tag, source", [profile_id, when, when])
+    cols = [d[0] for d in cursor.description]
+    rows = [dict(zip(cols, r)) for r in cursor.fetchall()]
+    try:
+        labels = {name: d.label for name, d in load_tag_definitions(ws.root).items()}
+    except SchemaError:  # a broken file does not hide what the profile carries
+        labels = {}
+    for row in rows:
+        row["label"] = labels.get(row["tag"], "")
+    return rows
