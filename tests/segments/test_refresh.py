@@ -101,3 +101,13 @@ def test_an_unapplied_file_is_pointed_at_apply(shop: Workspace, define) -> None:
     define("viewers", VIEWERS)
     with pytest.raises(SegflowError, match="run segflow apply"):
         refresh(shop, ["viewers"], as_of=T1)
+
+
+def test_upstream_refreshes_what_a_segment_reads_first(shop: Workspace, define) -> None:
+    define("viewers", VIEWERS)
+    define("bj_viewers", BJ_VIEWERS)
+    apply(shop, refresh=False)
+    [only] = refresh(shop, ["bj_viewers"], as_of=T1)
+    assert (only.name, only.members) == ("bj_viewers", 0)  # viewers was never refreshed: empty
+    results = refresh(shop, ["bj_viewers"], as_of=T1, upstream=True)
+    assert [(r.name, r.members) for r in results] == [("viewers", 3), ("bj_viewers", 2)]

@@ -105,9 +105,11 @@ def _print_results(results: list[Any], fmt: Shown, title: str) -> None:
 # -- segment ... ---------------------------------------------------------------------------
 
 def segment_refresh(
-    names: Annotated[list[str] | None, typer.Argument(help="Segments to refresh (their readers are not).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Segments to refresh (not what reads them).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dynamic segment and rule tag, in dependency order.")] = False,
     as_of: Annotated[str | None, typer.Option(help="Evaluate as of this ISO time (default: now).")] = None,
+    upstream: Annotated[bool, typer.Option("--upstream", help="Also refresh the segments and tags they read.")]
+    = False,
     project: ProjectOpt = None,
     fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
 ) -> None:
@@ -117,7 +119,7 @@ def segment_refresh(
     if bool(names) == all_:
         raise SegflowError("name the segments to refresh, or pass --all (not both)", code="refresh_usage")
     with _open(project) as ws:
-        results = refresh(ws, None if all_ else list(names or []), as_of=_when(as_of))
+        results = refresh(ws, None if all_ else list(names or []), as_of=_when(as_of), upstream=upstream)
     _print_results(results, fmt, "refresh")
 
 

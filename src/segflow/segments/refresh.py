@@ -151,6 +151,18 @@ def refresh_segment(ws: Workspace, ctx: CheckContext, name: str, version: int | 
     return RefreshResult("segment", name, run_id, "ok", as_of, diff.members, diff.entered, diff.exited, seconds)
 
 
+def _with_upstream(graph: Any, wanted: set[Node], segments: dict[str, Any], tags: dict[str, Any]) -> set[Node]:
+    """*wanted* plus everything refreshable it reads, transitively."""
+    out, stack = set(wanted), list(wanted)
+    while stack:
+        for up in graph.upstream.get(stack.pop(), ()):
+            refreshable = segments[up[1]].dynamic if up[0] == "segment" else is_computed_tag(tags[up[1]])
+            if up not in out and refreshable:
+                out.add(up)
+                stack.append(up)
+    return out
+
+
 def refresh(
     ws: Workspace,
     names: list[str] | None = None,
@@ -160,11 +172,13 @@ def refresh(
     worker: str | None = None,
     include_tags: bool = True,
     tag_names: list[str] | None = None,
+    upstream: bool = False,
     progress: RefreshProgress | None = None,
 ) -> list[RefreshResult]:
     """Refresh the applied dynamic segments *names* (default: all, plus every rule tag) in dependency order.
 
-    *tag_names* adds tags to refresh by name. Unknown names and static segments raise
+    *tag_names* adds tags to refresh by name; *upstream* adds every dynamic segment and
+    computed tag the named ones read, directly or not. Unknown names and static segments raise
     :class:`DefinitionError` before anything runs. Returns one result per definition.
     """
     from segflow.definitions.versions import applied_segments
@@ -195,6 +209,8 @@ def refresh(
             wanted |= {("tag", n) for n, t in tags.items() if is_computed_tag(t)}
     else:
         wanted = {("segment", n) for n in names or ()} | {("tag", n) for n in tag_names or ()}
+        if upstream:
+            wanted = _with_upstream(graph, wanted, segments, tags)
     order = graph.order(wanted)
     ctx = check_context(ws, segments, tags)
     results: list[RefreshResult] = []
