@@ -120,7 +120,24 @@ def segment_refresh(
         raise SegflowError("name the segments to refresh, or pass --all (not both)", code="refresh_usage")
     with _open(project) as ws:
         results = refresh(ws, None if all_ else list(names or []), as_of=_when(as_of), upstream=upstream)
+        _warn_unapplied(ws, {r.name for r in results if r.kind == "segment"})
     _print_results(results, fmt, "refresh")
+
+
+def _warn_unapplied(ws: Any, names: set[str]) -> None:
+    """Warn when a refreshed segment's file differs from the applied version that was used."""
+    from segflow.definitions.versions import applied_segments
+    from segflow.segments.definition import load_segment_definitions
+
+    try:
+        files = load_segment_definitions(ws.root)
+    except SegflowError:
+        return  # a broken file is reported by segflow plan
+    for name, (version, seg) in applied_segments(ws.state).items():
+        if name in names and name in files and files[name].fingerprint() != seg.fingerprint():
+            err.print(f"[yellow]Warning:[/yellow] {files[name].file} changed since it was applied; refreshed "
+                      f"the applied version {version} (segflow plan shows the change, segflow apply applies it)",
+                      highlight=False)
 
 
 def segment_list(project: ProjectOpt = None,
