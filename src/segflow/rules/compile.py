@@ -24,6 +24,10 @@ dialect picks ``NOT EXISTS`` (PostgreSQL: an anti join) or ``NOT profile_id IN (
 profiles without rows pass it (``sum < 100``); correlated aggregates (``EXISTS (...
 HAVING ...)``, scalar subqueries) were 2-5x slower on DuckDB and took over a minute on
 PostgreSQL (one scan per profile), and one aggregate pass over all events was 4x slower.
+A ``last`` test that is a lower bound (``last: {within: 30d}``) or a ``first`` test that is
+an upper bound is a presence test on the window instead (``EXISTS`` a row after T - 30d):
+at 1M profiles this took "last app_open within 60d" from 0.24 s (max over all history)
+to a scan of the window's row groups.
 
 Two-valued logic: a comparison with NULL is UNKNOWN in SQL, which ``WHERE``, ``AND``
 and ``OR`` treat like FALSE but ``NOT`` keeps UNKNOWN. So a comparison is wrapped as
@@ -192,6 +196,20 @@ def _presence(tests: tuple[Compare, ...]) -> str | None:
     if above == {False}:
         return "none" if at_zero else "never"
     return None
+
+
+#: Tests on last(ts) that hold for a value whenever they hold for a smaller one (the rows
+#: are never after T, so ``within`` is a lower bound), and on first(ts) the reverse.
+_UPWARD = frozenset({Op.GT, Op.GTE, Op.WITHIN})
+_DOWNWARD = frozenset({Op.LT, Op.LTE, Op.BEFORE})
+
+
+def _extreme_is_presence(agg: Aggregate) -> bool:
+    """Whether the tests on first/last reduce to "some row passes them all": for last,
+    tests closed upwards (the latest row passes them iff any row does); for first,
+    tests closed downwards."""
+    closed = {AggFunc.LAST: _UPWARD, AggFunc.FIRST: _DOWNWARD}.get(agg.func)
+    return closed is not None and bool(agg.tests) and all(c.op in closed for c in agg.tests)
 
 
 #: Every month-day (``month * 100 + day``) of a leap year, in calendar order.
@@ -585,6 +603,11 @@ class RuleCompiler:
 
     def aggregate(self, rows: _Rows, agg: Aggregate, positive: bool) -> exp.Expr:
         """The tests on one aggregate of *rows* (see the module doc for the shapes)."""
+        if _extreme_is_presence(agg):
+            # last >= X (or within d) holds exactly when some row is >= X; first <= X when
+            # some row is <= X: a windowed EXISTS, which zone maps on ts make cheap.
+            ts_tests = [self.test(rows.ts, c, True) for c in agg.tests]
+            return self.has_row(rows.table, rows.alias, [*rows.filters, *ts_tests], positive)
         if agg.func in (AggFunc.COUNT, AggFunc.DISTINCT_DAYS):
             presence = _presence(agg.tests)
             if presence == "some":
