@@ -88,17 +88,20 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
                 f"AND ({target} <> t.profile_id OR t.{SOURCE_COL} IS NOT NULL)"
             )
             older = f"t._load_id <= {wm}"
+            # A source's older rows all carry its old canonical id: join on that column (a
+            # plain column key is ~3x cheaper to probe than an expression over two).
             remap = "_idr_remap"
+            on = f"r.old_canonical = t.profile_id AND r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
         else:
             # Rows written by segflow itself (tags), possibly straight to a merged source id.
             older = "TRUE"
             remap = f"(SELECT source_id, canonical_id FROM {MAP})"
+            on = f"r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
         # Rows from before follow their source's new canonical id (anonymous events,
         # marked '', follow their anonymous id instead: see attach_anonymous).
-        src = f"coalesce(t.{SOURCE_COL}, t.profile_id)"
         parts.append(
             f"SELECT t.* REPLACE (r.canonical_id AS profile_id, CASE WHEN r.canonical_id <> r.source_id "
-            f"THEN r.source_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t JOIN {remap} r ON r.source_id = {src} "
+            f"THEN r.source_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t JOIN {remap} r ON {on} "
             f"WHERE {older} AND coalesce(t.{SOURCE_COL}, '-') <> '' AND (t.profile_id IS DISTINCT FROM r.canonical_id "
             f"OR t.{SOURCE_COL} IS DISTINCT FROM (CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
         )

@@ -116,11 +116,10 @@ def _pinned(ws: Workspace) -> list[str]:
 
 
 def _temp_ids(con: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> None:
-    import pyarrow as pa
-
-    con.register("_idr_ids_arrow", pa.table({"source_id": pa.array(ids, type=pa.string())}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT source_id FROM _idr_ids_arrow")
-    con.unregister("_idr_ids_arrow")
+    """A temp table ``name(source_id)`` of a few ids (pins, records named by a command)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT unnest(?::VARCHAR[]) AS source_id", [list(ids)]
+    )
 
 
 def _merge_edges_sql(opts: IdentityOptions, alias: str = "") -> tuple[str, list[str]]:
