@@ -48,7 +48,7 @@ from bench.common import (
     write_section,
 )
 
-__all__ = ["IdentityOptions", "run_identity_suite", "result_rows", "render_section"]
+__all__ = ["IdentityOptions", "render_section", "result_rows", "run_identity_suite"]
 
 RESULTS_DIR = REPO / "bench" / "results"
 Reporter = Callable[[str, str], None]
@@ -179,7 +179,7 @@ def run_identity_suite(opts: IdentityOptions, report: Reporter) -> dict[str, Any
     from bench.project import ensure_project
 
     report("project", "making or finding the loaded shop")
-    root, manifest = ensure_project(LoadOptions(profiles=opts.profiles, seed=opts.seed, data=opts.data))
+    root, _ = ensure_project(LoadOptions(profiles=opts.profiles, seed=opts.seed, data=opts.data))
     shop = opts.data / f"shop-{opts.profiles}-{opts.seed}"
     work = opts.out / f"identity-{opts.profiles}-{opts.seed}"
     if work.exists():

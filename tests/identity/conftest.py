@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from identity_helpers import Feed, csv_text
 
 import segflow
 from segflow.workspace import Workspace
-
-from identity_helpers import Feed, csv_text
-
 
 
 @pytest.fixture

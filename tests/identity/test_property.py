@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from identity_helpers import csv_text, partition, set_identity
 
 import segflow
 from segflow.identity.resolve import resolve_identities
 from segflow.workspace import Workspace
-
-from identity_helpers import csv_text, partition, set_identity
 
 CAP = 3
 IDS = [f"r{i}" for i in range(7)]
@@ -130,7 +130,7 @@ def test_any_batching_equals_one_resolve_and_the_oracle(shop: dict[str, Any]) ->
 
         batched = _project(tmp / "batched")
         bounds = [0, *shop["cuts"], len(shop["rows"])]
-        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        for i, (lo, hi) in enumerate(pairwise(bounds)):
             _load(batched, shop["rows"][lo:hi], tmp / f"b{i}")
             resolve_identities(batched)
         assert partition(batched) == expected

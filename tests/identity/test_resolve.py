@@ -4,11 +4,10 @@ anonymous → known, the merge policy, re-keyed queries and incremental loads.""
 from __future__ import annotations
 
 import pytest
+from identity_helpers import Feed, groups, partition, set_identity
 
 from segflow.identity.resolve import resolve_identities
 from segflow.workspace import Workspace
-
-from identity_helpers import Feed, groups, partition, set_identity
 
 T0 = "2020-01-01T00:00:00Z"
 T1 = "2021-01-01T00:00:00Z"

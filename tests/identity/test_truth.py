@@ -16,13 +16,12 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+from identity_helpers import partition, set_identity
 
 import segflow
 from segflow.generate import generate_shop
 from segflow.generate.vocab import STORES
 from segflow.identity.resolve import resolve_identities
-
-from identity_helpers import partition, set_identity
 
 KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
 

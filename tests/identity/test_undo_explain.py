@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from identity_helpers import Feed, csv_text, groups, partition
 
 import segflow
 from segflow.identity.errors import IdentityError
@@ -15,8 +16,6 @@ from segflow.identity.explain import explain_person
 from segflow.identity.profile import global_file
 from segflow.identity.resolve import resolve_identities, undo_merge, unpin
 from segflow.workspace import Workspace
-
-from identity_helpers import Feed, csv_text, groups, partition
 
 T1, T2, T3 = "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z", "2023-01-01T00:00:00Z"
 
@@ -123,7 +122,7 @@ def test_global_file_refuses_an_identifier_on_several_people(ws: Workspace, feed
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "segflow.cli.app", *args, "--project", str(project)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
 
 
 def test_cli_resolve_explain_undo_and_profile_show(tmp_path: Path) -> None:

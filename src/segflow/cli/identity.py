@@ -10,17 +10,17 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from segflow.cli.output import out, to_json
 from segflow.errors import SegflowError
 
-__all__ = ["register", "profile_app", "render_summary"]
+__all__ = ["profile_app", "register", "render_summary"]
 
 ProjectOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
 ]
 
@@ -87,11 +87,11 @@ def _render_explanation(ex: Any) -> None:
 def resolve(
     project: ProjectOpt = None,
     full: Annotated[bool, typer.Option("--full", help="Recompute every person, not only what changed.")] = False,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="ID",
+    explain: Annotated[str | None, typer.Option("--explain", metavar="ID",
                                                    help="Show the identifiers that joined this person's records.")] = None,
-    undo_merge: Annotated[Optional[str], typer.Option("--undo-merge", metavar="SOURCE_ID",
+    undo_merge: Annotated[str | None, typer.Option("--undo-merge", metavar="SOURCE_ID",
                                                       help="Split this record from its person and pin it apart.")] = None,
-    unpin: Annotated[Optional[str], typer.Option("--unpin", metavar="SOURCE_ID",
+    unpin: Annotated[str | None, typer.Option("--unpin", metavar="SOURCE_ID",
                                                  help="Lift a pin set by --undo-merge.")] = None,
     fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
 ) -> None:
@@ -131,8 +131,8 @@ def resolve(
 
 @profile_app.command("show")
 def profile_show(
-    profile_id: Annotated[Optional[str], typer.Argument(help="Any source id or canonical id.")] = None,
-    by: Annotated[Optional[tuple[str, str]], typer.Option("--by", metavar="TYPE VALUE",
+    profile_id: Annotated[str | None, typer.Argument(help="Any source id or canonical id.")] = None,
+    by: Annotated[tuple[str, str] | None, typer.Option("--by", metavar="TYPE VALUE",
                                                           help="Find the person by an identifier, e.g. --by email a@b.com.")] = None,
     project: ProjectOpt = None,
     limit: Annotated[int, typer.Option(help="Recent events and orders shown.")] = 10,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["resolve_identities", "undo_merge", "unpin", "explain_person", "global_file", "IdentityError"]
+__all__ = ["IdentityError", "explain_person", "global_file", "resolve_identities", "undo_merge", "unpin"]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "IdentityOptions",
+    "DEFAULT_ATTACH_TYPES",
+    "DEFAULT_MERGE_TYPES",
+    "DEFAULT_NORMALIZE",
     "NORMALIZERS",
     "PLACEHOLDERS",
     "PLACEHOLDER_EMAILS",
-    "DEFAULT_MERGE_TYPES",
-    "DEFAULT_ATTACH_TYPES",
-    "DEFAULT_NORMALIZE",
+    "IdentityOptions",
 ]
 
 #: Identifier types that join source profiles into one person by default.

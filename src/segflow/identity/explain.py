@@ -20,7 +20,7 @@ from segflow.identity.store import INDEX, MAP, ensure_identity_tables, scalar
 if TYPE_CHECKING:
     from segflow.workspace import Workspace
 
-__all__ = ["Link", "Explanation", "explain_person", "person_of"]
+__all__ = ["Explanation", "Link", "explain_person", "person_of"]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from segflow.warehouse.base import quote_ident as q
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["lit", "normalized_sql", "status_sql", "source_sql", "index_sources", "EMAIL_PATTERN"]
+__all__ = ["EMAIL_PATTERN", "index_sources", "lit", "normalized_sql", "source_sql", "status_sql"]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 

@@ -28,7 +28,7 @@ from segflow.warehouse.base import quote_ident as q
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["merge_sql", "provenance_sql", "absorb_profiles", "rebuild_profiles"]
+__all__ = ["absorb_profiles", "merge_sql", "provenance_sql", "rebuild_profiles"]
 
 
 def _order(column: str) -> str:

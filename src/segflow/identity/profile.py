@@ -16,14 +16,22 @@ from typing import TYPE_CHECKING, Any
 from segflow.identity.errors import IdentityError
 from segflow.identity.index import normalized_sql
 from segflow.identity.merge import provenance_sql
-from segflow.identity.store import INDEX, MAP, SOURCE_COL, SOURCES, _columns, ensure_identity_tables, scalar
+from segflow.identity.store import (
+    INDEX,
+    MAP,
+    SOURCE_COL,
+    SOURCES,
+    _columns,
+    ensure_identity_tables,
+    scalar,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
     from segflow.workspace import Workspace
 
-__all__ = ["GlobalFile", "global_file", "find_person"]
+__all__ = ["GlobalFile", "find_person", "global_file"]
 
 
 @dataclass

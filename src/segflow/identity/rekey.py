@@ -18,7 +18,7 @@ from segflow.warehouse.base import quote_ident as q
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["rekey_tables", "collect_anonymous_links", "attach_anonymous", "KEYS"]
+__all__ = ["KEYS", "attach_anonymous", "collect_anonymous_links", "rekey_tables"]
 
 #: Keyed kinds whose rows may collide after re-keying, with the row that wins:
 #: identities keep the first (insert-only), the others the latest load.
@@ -149,7 +149,7 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None) 
     scope = f"AND e.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
     # Attached where the link is unique; back to anonymous where it became ambiguous or vanished.
     target = "CASE WHEN a.persons = 1 THEN a.canonical_id END"
-    mark = f"CASE WHEN a.persons = 1 THEN '' END"
+    mark = "CASE WHEN a.persons = 1 THEN '' END"
     moved = _move(con, "events",
         f"SELECT e.* REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e.rowid AS _rid FROM events e "
         f"LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id WHERE e.anonymous_id IS NOT NULL "

@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.identity.errors import IdentityError
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from segflow.identity.config import IdentityOptions
     from segflow.workspace import Workspace
 
-__all__ = ["ResolveSummary", "resolve_identities", "undo_merge", "unpin", "junk_identifiers"]
+__all__ = ["ResolveSummary", "junk_identifiers", "resolve_identities", "undo_merge", "unpin"]
 
 
 @dataclass
@@ -90,15 +90,17 @@ def _state_run(ws: Workspace, mode: str) -> int:
     from segflow.state.tables import identity_runs
 
     with ws.state.begin() as conn:
-        return int(conn.execute(identity_runs.insert().values(
-            mode=mode, started_at=datetime.now(timezone.utc), status="running"
-        )).inserted_primary_key[0])
+        key = conn.execute(identity_runs.insert().values(
+            mode=mode, started_at=datetime.now(UTC), status="running"
+        )).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def _finish_run(ws: Workspace, run_id: int, status: str, summary: ResolveSummary | None, error: str | None) -> None:
     from segflow.state.tables import identity_runs
 
-    values: dict[str, Any] = {"status": status, "finished_at": datetime.now(timezone.utc), "error": error}
+    values: dict[str, Any] = {"status": status, "finished_at": datetime.now(UTC), "error": error}
     if summary is not None:
         values.update(
             watermark=summary.watermark, sources=summary.sources, persons=summary.persons,
@@ -284,7 +286,7 @@ def resolve_identities(
             f"UNION SELECT canonical_id FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope) "
             "UNION SELECT source_id FROM _idr_dirty"
         )
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         con.execute(f"DELETE FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope)")
         con.execute(f"INSERT INTO {MAP} SELECT source_id, canonical_id, ?, ? FROM _idr_newmap", [now, run_id])
         rebuild_profiles(con, None if full else "_idr_affected")
@@ -359,7 +361,7 @@ def undo_merge(ws: Workspace, source_id: str, *, note: str | None = None) -> Res
         if exists is None:
             conn.execute(identity_pins.insert().values(
                 source_id=source_id, kind="isolate", canonical_before=canonical, note=note,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             ))
     return resolve_identities(ws, extra_sources=[source_id], mode="undo")
 

@@ -29,19 +29,19 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
-    "MAP",
-    "SOURCES",
-    "INDEX",
     "ANON",
+    "INDEX",
+    "MAP",
     "META",
-    "SOURCE_COL",
     "REKEYED",
-    "ensure_identity_tables",
-    "watermark",
-    "max_load_id",
-    "stamp",
+    "SOURCES",
+    "SOURCE_COL",
     "attribute_columns",
+    "ensure_identity_tables",
+    "max_load_id",
     "scalar",
+    "stamp",
+    "watermark",
 ]
 
 MAP = "profile_map"
