@@ -239,12 +239,16 @@ def render_run(data: dict[str, Any]) -> str:
         "",
         f"The whole `refresh_tags` call as of day 2 (loading and checking the definitions, recomputing the "
         f"`coupon_redeem_rate_180d` trait, every tag): **{sides['segflow']['seconds']:.2f} s** "
-        f"({sides['segflow']['cpu_seconds']:.2f} CPU s); the first refresh from empty: "
-        f"{sides['initial']['seconds']:.2f} s.",
+        f"({sides['segflow']['cpu_seconds']:.2f} CPU s); the rebuild of every tag: {sides['rebuild']['seconds']:.2f} s "
+        f"({sides['rebuild']['cpu_seconds']:.2f} CPU s; CPU ratio rebuild ÷ segflow "
+        f"{sides['rebuild']['cpu_seconds'] / sides['segflow']['cpu_seconds']:.2f}×); the first refresh from empty: "
+        f"{sides['initial']['seconds']:.2f} s ({sides['initial']['cpu_seconds']:.2f} CPU s). When other processes "
+        f"use the cores, wall times grow and CPU seconds are the fairer comparison.",
         "",
         f"Machine: {machine_line(data['machine'])}; other processes used up to "
         f"{max(v['other_cores'] for v in sides.values()):.2f} cores during the timed runs (the machine was shared)."
-        + (" Source changed during the run." if data.get("source_changed") else ""),
+        + (" The source tree changed during the run (other engineers' edits in the shared checkout)."
+           if data.get("source_changed") else ""),
     ])
 
 

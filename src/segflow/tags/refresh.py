@@ -113,7 +113,7 @@ def check_tag_definitions(
             ctx.traits.setdefault(t.name, t.type)
     checked: dict[str, list[Condition]] = {}
     lines: list[str] = []
-    first: tuple[str, str, str] | None = None
+    first: tuple[str, str] | None = None  # code and path of the first problem
     for name in names if names is not None else list(tags):
         tag = tags[name]
         if tag.source != "rule":
@@ -127,7 +127,7 @@ def check_tag_definitions(
                 for p in exc.problems:
                     path = f"{base}.{p.path}" if p.path else base
                     lines.append(f"{tag.file}: {path}: {p.message}")
-                    first = first or (p.code, f"{tag.file}: {path}", "")
+                    first = first or (p.code, f"{tag.file}: {path}")
                 continue
             trees.append(tree)
         checked[name] = trees
@@ -242,8 +242,8 @@ def refresh_tags(
         try:
             query = _members_query(ws, tag, checked.get(name, []), functions.get(name), when)
             _apply(con, tag, query, when, result, may_expire=name in expiring)
-        except Exception as exc:
-            if isinstance(exc, KeyboardInterrupt):
+        except Exception as exc:  # recorded for this tag; the others still run
+            if "interrupted" in str(exc).lower()[:200]:  # DuckDB's form of Ctrl-C stops everything
                 raise
             result.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         finally:
