@@ -3,11 +3,11 @@
 
 * The data lives in row tables shaped like Mautic's (``leads``, ``lead_event_log``,
   ``orders``) with the indexes Mautic keeps (contact id; event and time).
-* Each filter of the segment is one SQL statement returning contact ids; the filters
-  are combined in the application (Mautic composes its per-filter expressions in PHP).
-* The members are written back into ``lead_lists_leads`` one ``INSERT`` per contact,
-  committed in batches of 300 (Mautic's default batch limit), after deleting members
-  that left, also one statement each.
+* The segment is one query with a subquery per filter (Mautic's
+  ContactSegmentQueryBuilder); its rebuild (``ListModel::rebuildListLeads``) counts the
+  contacts to add, then re-runs the query for each batch of 300 contacts not yet listed
+  (Mautic's default batch limit) and writes each one with its own ``INSERT``, committing
+  per batch; contacts that left are removed the same way, one ``DELETE`` each.
 
 :func:`prepare` copies the warehouse's data once into a PostgreSQL database kept
 between runs (only the rows of the rule's event names: fewer rows than Mautic would
@@ -96,51 +96,81 @@ def reset(url: str) -> None:
         con.execute("TRUNCATE lead_lists_leads")
 
 
-def _ids(cur: Any, sql: str, params: list[Any]) -> set[str]:
-    cur.execute(sql, params)
-    return {r[0] for r in cur.fetchall()}
+def _segment_sql() -> str:
+    """The segment as one query over the row tables, each filter a subquery, as Mautic's
+    ContactSegmentQueryBuilder writes it (parameters: see :func:`_params`)."""
+    return (
+        "SELECT l.id FROM leads l WHERE (l.created_at IS NULL OR l.created_at <= %(t)s)"
+        " AND l.city = ANY(%(cities)s) AND l.age BETWEEN %(age_lo)s AND %(age_hi)s"
+        " AND l.id IN (SELECT e.lead_id FROM lead_event_log e WHERE e.event = 'view_product'"
+        "   AND e.ts > %(week)s AND e.ts <= %(t)s GROUP BY e.lead_id HAVING count(*) >= 1)"
+        " AND NOT EXISTS (SELECT 1 FROM lead_event_log e WHERE e.lead_id = l.id AND e.event = 'order_paid'"
+        "   AND e.ts > %(week)s AND e.ts <= %(t)s)"
+        " AND (l.id IN (SELECT o.lead_id FROM orders o WHERE o.status = 'paid' AND o.ts > %(quarter)s"
+        "   AND o.ts <= %(t)s GROUP BY o.lead_id HAVING sum(o.amount) >= %(spent)s)"
+        "   OR l.member_level = ANY(%(levels)s))"
+        " AND l.id IN (SELECT e.lead_id FROM lead_event_log e WHERE e.event = 'app_open' AND e.ts <= %(t)s"
+        "   GROUP BY e.lead_id HAVING max(e.ts) > %(recent)s)"
+    )
+
+
+def _params(t: datetime) -> dict[str, Any]:
+    return {"t": t, "cities": list(CITIES), "age_lo": AGES[0], "age_hi": AGES[1], "week": t - timedelta(days=7),
+            "quarter": t - timedelta(days=90), "spent": SPENT_90D, "levels": list(LEVELS),
+            "recent": t - timedelta(days=APP_OPEN_DAYS), "list": LIST_ID, "batch": BATCH}
+
+
+_NOT_LISTED = " AND NOT EXISTS (SELECT 1 FROM lead_lists_leads ll WHERE ll.leadlist_id = %(list)s AND ll.lead_id = l.id)"
 
 
 def rebuild(url: str, as_of: datetime) -> tuple[set[str], dict[str, float]]:
-    """Rebuild the segment list: (members, seconds per phase: filters, write)."""
+    """Rebuild the segment list as Mautic's ``ListModel::rebuildListLeads`` does:
+    (members, {"count": s, "batches": s, "queries": n}).
+
+    1. count the contacts to add (the segment query, minus those already listed);
+    2. while some are left: run the segment query again for the next 300 not yet listed,
+       and add them one ``INSERT`` each, committing per batch;
+    3. the same for contacts that left (listed, no longer matching), one ``DELETE`` each.
+
+    Mautic sleeps ``batch_sleep_time`` (1 s by default) between batches; this does not.
+    """
     import psycopg
 
-    t = as_of
-    phases: dict[str, float] = {}
+    params = _params(as_of)
+    segment = _segment_sql()
+    phases = {"queries": 0.0}
+    now = datetime.now(as_of.tzinfo)
     with psycopg.connect(url) as con:
         cur = con.cursor()
         started = time.perf_counter()
-        existed = _ids(cur, "SELECT id FROM leads WHERE created_at IS NULL OR created_at <= %s", [t])
-        city = _ids(cur, "SELECT id FROM leads WHERE city = ANY(%s)", [list(CITIES)])
-        age = _ids(cur, "SELECT id FROM leads WHERE age BETWEEN %s AND %s", list(AGES))
-        viewed = _ids(cur, "SELECT lead_id FROM lead_event_log WHERE event = 'view_product' AND ts > %s AND ts <= %s "
-                           "GROUP BY lead_id HAVING count(*) >= 1", [t - timedelta(days=7), t])
-        not_ordered = _ids(cur, "SELECT l.id FROM leads l WHERE NOT EXISTS (SELECT 1 FROM lead_event_log e "
-                                "WHERE e.lead_id = l.id AND e.event = 'order_paid' AND e.ts > %s AND e.ts <= %s)",
-                           [t - timedelta(days=7), t])
-        spent = _ids(cur, "SELECT lead_id FROM orders WHERE status = 'paid' AND ts > %s AND ts <= %s "
-                          "GROUP BY lead_id HAVING sum(amount) >= %s", [t - timedelta(days=90), t, SPENT_90D])
-        level = _ids(cur, "SELECT id FROM leads WHERE member_level = ANY(%s)", [list(LEVELS)])
-        recent = _ids(cur, "SELECT lead_id FROM lead_event_log WHERE event = 'app_open' AND ts <= %s "
-                           "GROUP BY lead_id HAVING max(ts) > %s", [t, t - timedelta(days=APP_OPEN_DAYS)])
-        members = existed & city & age & viewed & not_ordered & (spent | level) & recent
-        phases["filters"] = time.perf_counter() - started
-
+        cur.execute(f"SELECT count(*) FROM ({segment}{_NOT_LISTED}) n", params)
+        to_add = int(cur.fetchall()[0][0])
+        phases["queries"] += 1
+        phases["count"] = time.perf_counter() - started
         started = time.perf_counter()
-        current = _ids(cur, "SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s", [LIST_ID])
-        pending = 0
-        for lead in sorted(current - members):
-            cur.execute("DELETE FROM lead_lists_leads WHERE leadlist_id = %s AND lead_id = %s", [LIST_ID, lead])
-            pending += 1
-            if pending % BATCH == 0:
-                con.commit()
-        now = datetime.now(as_of.tzinfo)
-        for lead in sorted(members - current):
-            cur.execute("INSERT INTO lead_lists_leads (leadlist_id, lead_id, date_added) VALUES (%s, %s, %s)",
-                        [LIST_ID, lead, now])
-            pending += 1
-            if pending % BATCH == 0:
-                con.commit()
-        con.commit()
-        phases["write"] = time.perf_counter() - started
+        added = 0
+        while added < to_add:
+            cur.execute(f"{segment}{_NOT_LISTED} ORDER BY l.id LIMIT %(batch)s", params)
+            batch = [r[0] for r in cur.fetchall()]
+            phases["queries"] += 1
+            if not batch:
+                break
+            for lead in batch:
+                cur.execute("INSERT INTO lead_lists_leads (leadlist_id, lead_id, date_added) VALUES (%s, %s, %s)",
+                            [LIST_ID, lead, now])
+            con.commit()
+            added += len(batch)
+        orphans = f"SELECT ll.lead_id FROM lead_lists_leads ll WHERE ll.leadlist_id = %(list)s AND ll.lead_id NOT IN ({segment})"
+        while True:
+            cur.execute(f"{orphans} LIMIT %(batch)s", params)
+            gone = [r[0] for r in cur.fetchall()]
+            phases["queries"] += 1
+            if not gone:
+                break
+            for lead in gone:
+                cur.execute("DELETE FROM lead_lists_leads WHERE leadlist_id = %s AND lead_id = %s", [LIST_ID, lead])
+            con.commit()
+        phases["batches"] = time.perf_counter() - started
+        cur.execute("SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s", [LIST_ID])
+        members = {r[0] for r in cur.fetchall()}
     return members, phases
