@@ -219,3 +219,23 @@ def test_members_and_a_profile_s_tags(tiny: Workspace, define: Callable[[str, st
         ("crm/key_account", "", None, "manual"), ("crm/tier", "客户等级", "gold", "manual")]
     with pytest.raises(SchemaError, match="no profile 'nobody'"):
         profile_tags(tiny, "nobody")
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        {"p1": "0.91", "p2": "0.55", "nobody": "0.1"},
+        (pair for pair in [("p1", "0.91"), ("p2", "0.55"), ("nobody", "0.1")]),
+        "arrow",
+        "pandas",
+    ],
+    ids=["mapping", "pairs", "arrow", "pandas"],
+)
+def test_model_output_with_a_value_per_profile(tiny: Workspace, ids: object) -> None:
+    import pyarrow as pa
+
+    table = pa.table({"profile_id": ["p1", "p2", "nobody"], "value": [0.91, 0.55, 0.1], "extra": [1, 2, 3]})
+    given = {"arrow": table, "pandas": table.to_pandas()}.get(ids, ids) if isinstance(ids, str) else ids
+    result = assign_tags(tiny, "model/propensity", given, source="model", expires="7d", at=T)
+    assert (result.added, result.unknown) == (2, ["nobody"])
+    assert assignments(tiny) == {("p1", "model/propensity", "model"): "0.91", ("p2", "model/propensity", "model"): "0.55"}

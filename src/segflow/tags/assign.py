@@ -19,7 +19,7 @@ Ids that are not profiles are reported (``unknown``) and the others are assigned
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -161,7 +161,7 @@ def _definition(ws: Workspace, tag: str) -> TagDefinition | None:
 def assign_tags(
     ws: Workspace,
     tag: str,
-    ids: Iterable[str] | None = None,
+    ids: Iterable[Any] | Mapping[str, Any] | None = None,
     *,
     file: str | Path | None = None,
     value: str | None = None,
@@ -170,6 +170,10 @@ def assign_tags(
     at: datetime | None = None,
 ) -> AssignResult:
     """Assign *tag* to the profiles *ids* and/or those of *file* (see :func:`read_id_file`).
+
+    *ids* is a list of profile ids, or — for per-profile values, as model output has —
+    a mapping id → value, an iterable of ``(id, value)`` pairs, or an Arrow table /
+    pandas DataFrame with ``profile_id`` and ``value``.
 
     *value* is the tag's value (a row's own ``value`` in a file wins); *expires* a
     duration (``30d``) from *at*, an ISO time or a datetime (a row's own ``expires`` wins;
@@ -196,6 +200,17 @@ def assign_tags(
 
     check_value(None if value is None else str(value), "value")
     rows: list[tuple[str, str | None, datetime | None]] = []
+    if ids is not None and not isinstance(ids, (str, list, tuple, set, frozenset)):
+        # A mapping id -> value, (id, value) pairs, or a table (model output): per-id values.
+        from segflow.tags.custom import members_table
+
+        table = members_table(ids, what="ids:", path="ids")
+        for pid, row_value in zip(table.column("profile_id").to_pylist(), table.column("value").to_pylist()):
+            if pid is None or not str(pid).strip():
+                raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
+            chosen = row_value if row_value is not None else (None if value is None else str(value))
+            rows.append((str(pid).strip(), check_value(chosen, "value"), base_expiry))
+        ids = None
     for pid in ids or ():
         if not isinstance(pid, str) or not pid.strip():
             raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")

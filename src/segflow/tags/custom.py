@@ -50,6 +50,7 @@ __all__ = [
     "PARAMETERS",
     "TagFunction",
     "check_tag_sql",
+    "members_table",
     "registered_functions",
     "render_tag_sql",
     "resolve_function",
@@ -242,17 +243,22 @@ def resolve_function(ref: str, root: Path | None = None) -> TagFunction:
 
 def run_tag_function(fn: TagFunction, ws: Workspace, as_of: datetime, *, name: str = "") -> pa.Table:
     """Call *fn* and normalise what it returns to an Arrow table ``profile_id, value`` (text)."""
+    return members_table(fn(ws, as_of), what=f"tag {name}: the function returned")
+
+
+def members_table(result: Any, *, what: str = "got", path: str = "python") -> pa.Table:
+    """Profile ids, ``(profile_id, value)`` pairs, ``{id: value}``, or an Arrow table / pandas
+    DataFrame with ``profile_id`` (and ``value``) → an Arrow table ``profile_id, value`` (text)."""
     import pyarrow as pa
 
-    result = fn(ws, as_of)
     if hasattr(result, "to_arrow") and not isinstance(result, pa.Table):  # polars and the like
         result = result.to_arrow()
     if type(result).__module__.startswith("pandas"):
         result = pa.Table.from_pandas(result, preserve_index=False)
     if isinstance(result, pa.Table):
         if "profile_id" not in result.column_names:
-            raise SchemaError(f"tag {name}: the function returned a table without profile_id "
-                              f"(columns: {', '.join(result.column_names)})", code="bad_function_result", path="python")
+            raise SchemaError(f"{what} a table without profile_id (columns: {', '.join(result.column_names)})",
+                              code="bad_function_result", path=path)
         ids = result.column("profile_id").cast(pa.string())
         values = (result.column("value").cast(pa.string()) if "value" in result.column_names
                   else pa.nulls(len(ids), pa.string()))
@@ -266,8 +272,8 @@ def run_tag_function(fn: TagFunction, ws: Workspace, as_of: datetime, *, name: s
         elif isinstance(item, (str, int)):
             pid, value = item, None
         else:
-            raise SchemaError(f"tag {name}: the function returned {item!r}; expected profile ids or "
-                              "(profile_id, value) pairs", code="bad_function_result", path="python")
+            raise SchemaError(f"{what} {item!r}; expected profile ids or (profile_id, value) pairs",
+                              code="bad_function_result", path=path)
         ids_out.append(None if pid is None else str(pid))
         values_out.append(None if value is None else str(value))
     return pa.table({"profile_id": pa.array(ids_out, pa.string()), "value": pa.array(values_out, pa.string())})
