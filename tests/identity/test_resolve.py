@@ -318,3 +318,16 @@ def test_a_failed_run_leaves_the_previous_resolution(ws: Workspace, feed: Feed, 
     monkeypatch.undo()
     resolve_identities(ws)
     assert groups(ws) == {frozenset("ABC")}
+
+
+def test_orders_loaded_before_their_profile_follow_it_later(ws: Workspace, feed: Feed) -> None:
+    feed("profiles", [{"profile_id": "A", "email": "o@x.cn", "created_at": T1}])
+    feed("orders", [{"order_id": "early", "profile_id": "X", "ts": T2, "amount": 9}])
+    resolve_identities(ws)
+    assert _rows(ws, "SELECT source_id FROM identity_orphans") == [("X",)]
+    assert _rows(ws, "SELECT profile_id FROM orders") == [("X",)]
+    feed("profiles", [{"profile_id": "X", "email": "O@x.cn", "created_at": T3}])
+    summary = resolve_identities(ws)
+    assert summary.mode == "incremental"
+    assert _rows(ws, "SELECT profile_id, _source_profile_id FROM orders") == [("A", "X")]
+    assert _rows(ws, "SELECT count(*) FROM identity_orphans") == [(0,)]

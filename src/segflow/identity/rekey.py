@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from segflow.identity.store import ANON, INDEX, MAP, REKEYED, SOURCE_COL, _columns, scalar
+from segflow.identity.store import ANON, INDEX, MAP, ORPHANS, REKEYED, SOURCE_COL, _columns, scalar
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
@@ -70,9 +70,20 @@ def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
 
 
 def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, int]:
-    """Point every re-keyed table at the canonical ids; return rows written per table."""
+    """Point every re-keyed table at the canonical ids; return rows written per table.
+
+    Rows stored before this run need a look only for sources that already had rows:
+    sources in the previous mapping, and orphan ids (rows loaded before any profile or
+    identity row named them). When no such source changed person — the usual case when
+    new records join known people — the big tables are not scanned at all.
+    """
     written: dict[str, int] = {}
     wm = int(watermark)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_remap_old AS SELECT * FROM _idr_remap WHERE known "
+        f"OR source_id IN (SELECT source_id FROM {ORPHANS})"
+    )
+    older_rows = int(scalar(con, "SELECT count(*) FROM _idr_remap_old")) > 0
     for table, loaded in REKEYED.items():
         if not _columns(con, table):
             continue
@@ -90,7 +101,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             older = f"t._load_id <= {wm}"
             # A source's older rows all carry its old canonical id: join on that column (a
             # plain column key is ~3x cheaper to probe than an expression over two).
-            remap = "_idr_remap"
+            remap = "_idr_remap_old"
             on = f"r.old_canonical = t.profile_id AND r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
         else:
             # Rows written by segflow itself (tags), possibly straight to a merged source id.
@@ -99,6 +110,12 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             on = f"r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
         # Rows from before follow their source's new canonical id (anonymous events,
         # marked '', follow their anonymous id instead: see attach_anonymous).
+        if loaded and not older_rows:
+            n = _move(con, table, parts[0])
+            if table in KEYS and wm > 0:
+                n += _dedupe(con, table, wm)
+            written[table] = n
+            continue
         parts.append(
             f"SELECT t.* REPLACE (r.canonical_id AS profile_id, CASE WHEN r.canonical_id <> r.source_id "
             f"THEN r.source_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t JOIN {remap} r ON {on} "
@@ -109,6 +126,15 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         if table in KEYS and loaded and wm > 0:  # before the first resolve nothing older exists
             n += _dedupe(con, table, wm)
         written[table] = n
+    # Ids of rows loaded in this run that no mapping names: orphans, until one does.
+    for table, loaded in REKEYED.items():
+        if loaded and _columns(con, table):
+            con.execute(
+                f"INSERT INTO {ORPHANS} SELECT DISTINCT t.profile_id FROM {q(table)} t WHERE t._load_id > {wm} "
+                f"AND t.profile_id IS NOT NULL AND t.profile_id NOT IN (SELECT source_id FROM {MAP}) "
+                f"AND t.profile_id NOT IN (SELECT source_id FROM {ORPHANS})"
+            )
+    con.execute(f"DELETE FROM {ORPHANS} WHERE source_id IN (SELECT source_id FROM {MAP})")
     return written
 
 

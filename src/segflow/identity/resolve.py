@@ -276,7 +276,7 @@ def resolve_identities(
         _components(con, opts)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_remap AS SELECT n.source_id, n.canonical_id, "
-            f"coalesce(o.canonical_id, n.source_id) AS old_canonical FROM _idr_newmap n "
+            f"coalesce(o.canonical_id, n.source_id) AS old_canonical, o.source_id IS NOT NULL AS known FROM _idr_newmap n "
             f"LEFT JOIN {MAP} o ON o.source_id = n.source_id "
             f"WHERE n.canonical_id <> coalesce(o.canonical_id, n.source_id)"
         )

@@ -9,7 +9,10 @@
 * ``anonymous_links(anonymous_id, source_id, via)`` — anonymous ids tied to a known source
   by an ``identities`` row or by an event that carries both ids;
 * ``identity_meta(watermark, run_id, resolved_at, settings)`` — the highest load id taken
-  in, and a fingerprint of the ``identity:`` settings (a change forces a full run).
+  in, and a fingerprint of the ``identity:`` settings (a change forces a full run);
+* ``identity_orphans(source_id)`` — ids that rows were loaded with but no profile or
+  identity row has yet (an order of a rejected profile row): if such an id joins a person
+  later, its older rows must be found and re-keyed.
 
 Re-keyed tables (events, orders, memberships, subscriptions, identities, tag_assignments)
 get ``_source_profile_id``: the source id a row was loaded with when it differs from its
@@ -33,6 +36,7 @@ __all__ = [
     "INDEX",
     "MAP",
     "META",
+    "ORPHANS",
     "REKEYED",
     "SOURCES",
     "SOURCE_COL",
@@ -49,6 +53,7 @@ SOURCES = "source_profiles"
 INDEX = "identity_index"
 ANON = "anonymous_links"
 META = "identity_meta"
+ORPHANS = "identity_orphans"
 SOURCE_COL = "_source_profile_id"
 #: Tables whose ``profile_id`` follows the canonical id, and whether the loader writes them.
 REKEYED = {
@@ -66,6 +71,7 @@ _DDL = {
     "status VARCHAR NOT NULL",
     ANON: "anonymous_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, via VARCHAR NOT NULL",
     META: "watermark BIGINT NOT NULL, run_id BIGINT, resolved_at TIMESTAMPTZ, settings VARCHAR",
+    ORPHANS: "source_id VARCHAR NOT NULL",
 }
 
 
