@@ -92,6 +92,18 @@ class Shop:
                 self.categories[row["order_id"]].add(row["category"])
 
 
+def _days_to_birthday(birthday: date, today: date) -> int:
+    """Days from *today* to the next anniversary of *birthday* (0 today; Feb 29 → Feb 28)."""
+    import calendar
+
+    for year in (today.year, today.year + 1):
+        day = 28 if (birthday.month, birthday.day) == (2, 29) and not calendar.isleap(year) else birthday.day
+        anniversary = date(year, birthday.month, day)
+        if anniversary >= today:
+            return (anniversary - today).days
+    raise AssertionError(birthday)
+
+
 def _paid(shop: Shop, pid: str, t: datetime, days: int | None = None) -> list[dict[str, Any]]:
     return [o for o in shop.orders.get(pid, ()) if o["status"] == "paid" and o["ts"] <= t
             and (days is None or o["ts"] > t - days * DAY)]
@@ -158,4 +170,19 @@ def ecommerce(shop: Shop, t: datetime, zone: str) -> dict[str, dict[str, str | N
             out["behavior/repurchase_potential"][pid] = None
         if p["member_level"] in ("vip", "VIP"):
             out["member/vip"][pid] = None
+        if not paid_90 and paid_all and sum(o["amount"] for o in paid_all) / len(paid_all) >= 200:
+            out["lifecycle/dormant"][pid] = None
+        if (not _events(shop, pid, LOGIN, t, 30) and not _paid(shop, pid, t, 30)
+                and (_events(shop, pid, LOGIN, t) or paid_all)):
+            out["lifecycle/inactive_30d"][pid] = None
+        if not _paid(shop, pid, t, 60) and paid_all and sum(o["amount"] for o in paid_all) / len(paid_all) >= 600:
+            out["lifecycle/dormant_high_aov_60d"][pid] = None
+        if p["birthday"] is not None and _days_to_birthday(p["birthday"], t.astimezone(tz).date()) <= 7:
+            out["lifecycle/birthday_7d"][pid] = None
+            if p["member_level"] in ("vip", "VIP"):
+                out["member/vip_birthday_7d"][pid] = None
+        if p["created_at"] is not None and p["created_at"] > t - 14 * DAY and not paid_all:
+            out["lifecycle/new_no_first_order_14d"][pid] = None
+        if len(_events(shop, pid, {"coupon_redeemed"}, t, 180)) >= 3:
+            out["preference/price_sensitive"][pid] = None
     return dict(out)
