@@ -1,4 +1,9 @@
-"""Tag library: tag definitions and assignment sources (issue 5).
+"""Tag library (issue 5): no state tables.
+
+Tag definitions are files (``tags/*.yaml``, versioned by ``segflow apply`` with the other
+definitions); assignments and the refresh history live in the warehouse next to the
+data they are computed from (``tag_assignments``, ``tag_refreshes``), so a refresh writes
+them in the same transaction as it reads. The revision keeps its place in the chain.
 
 Revision ID: 0004
 Revises: 0003
