@@ -223,7 +223,7 @@ def refresh_tags(
                 try:
                     functions[n] = resolve_function(tags[n].python or "", ws.root)
                 except SchemaError as exc:
-                    raise SchemaError(f"{tags[n].file}: python: {exc.message}", code=exc.code,
+                    raise SchemaError(f"{tags[n].file}: python: {exc.message.removeprefix('python: ')}", code=exc.code,
                                       path=f"{tags[n].file}: python") from None
     _fresh_traits(ws, [tags[n] for n in selected], when)
     checked = check_tag_definitions(ws, tags, selected)
