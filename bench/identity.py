@@ -241,8 +241,24 @@ def run_identity_suite(opts: IdentityOptions, report: Reporter) -> dict[str, Any
     (RESULTS_DIR / f"identity-{opts.profiles}-{opts.seed}.json").write_text(
         json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     if opts.docs:
-        write_section("identity", render_section(data))
+        write_section("identity", render_all())
     return data
+
+
+def render_all(results: Path = RESULTS_DIR) -> str:
+    """The docs section: every saved size of this suite, smallest first."""
+    runs = []
+    for path in results.glob("identity-*-*.json"):
+        runs.append(json.loads(path.read_text(encoding="utf-8")))
+    runs.sort(key=lambda d: (d["profiles"], d["seed"]))
+    intro = (
+        "## Identity resolution (`identity`)\n\n"
+        "`segflow resolve` on the loaded synthetic shop, side by side in one run with a networkx\n"
+        "connected-components baseline on the same edges, and an incremental run for 1 % new records\n"
+        "against a full run on the same data (see `bench/identity.py`). The machine is shared by\n"
+        "several engineers: the \"other CPU\" figures say how busy it was.\n\n"
+    )
+    return intro + "\n".join(render_section(d) for d in runs)
 
 
 def _compare_maps(a: Path, b: Path) -> bool:
@@ -283,7 +299,7 @@ def render_section(data: dict[str, Any]) -> str:
     new = data["new_records"]
     rows = result_rows(data)
     table = markdown_table(["side", "seconds", "CPU s", "ratio", "note"], rows, right={1, 2})
-    return f"""## Identity resolution (`identity`)
+    return f"""### {data['profiles']:,} profiles
 
 `{data['command']}` — {data['profiles']:,} profiles; {data['identifier_rows']:,} identifier rows
 indexed; the graph: {g['sources']:,} records, {g['edges']:,} merge edges (normalised, placeholders and junk out).
