@@ -46,17 +46,8 @@ from segflow.rules.ast import SegmentRef, Tag, Trait, walk
 from segflow.rules.errors import Problem, RuleError
 from segflow.rules.parse import parse_duration, parse_rule
 
-__all__ = [
-    "COMPUTED_SOURCES",
-    "SOURCES",
-    "TAGS_DIR",
-    "TagCase",
-    "TagDefinition",
-    "check_tag_name",
-    "load_tag_definitions",
-    "parse_tag",
-    "refresh_order",
-]
+__all__ = ["COMPUTED_SOURCES", "SOURCES", "TAGS_DIR", "TagCase", "TagDefinition", "check_tag_name",
+           "load_tag_definitions", "parse_tag", "refresh_order"]
 
 #: The project folder holding tag definitions.
 TAGS_DIR = "tags"
