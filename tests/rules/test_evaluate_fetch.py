@@ -13,7 +13,7 @@ import segflow
 from segflow.errors import QueryError
 from segflow.rules.evaluate import evaluate
 from segflow.rules.explain import explain, render_explain
-from segflow.rules.profile_data import ProfileData, fetch_profile_data
+from segflow.rules.profile_data import ProfileData, fetch_profile_data, fetch_profiles_data
 from segflow.workspace import Workspace
 from test_evaluate_support import T0, UTC, checked
 
@@ -113,6 +113,27 @@ def test_fetch_of_an_unknown_profile(shop: Workspace) -> None:
     with pytest.raises(QueryError) as info:
         fetch_profile_data(shop.warehouse.con, "nobody")
     assert (info.value.code, str(info.value)) == ("unknown_profile", "no profile 'nobody' in the warehouse")
+
+
+def test_fetch_of_many_profiles_equals_one_at_a_time(shop: Workspace) -> None:
+    con = shop.warehouse.con
+    many = fetch_profiles_data(con, ["p3", "nobody", "p1", "p2", "p1"])
+    assert sorted(many) == ["p1", "p2", "p3"]  # unknown ids left out, repeats once
+    for pid, data in many.items():
+        assert data == fetch_profile_data(con, pid)
+    assert many["p1"].account is not None and many["p1"].orders[0]["items"]
+    assert fetch_profiles_data(con, []) == {}
+
+
+def test_fetch_works_on_a_read_only_workspace(tmp_path) -> None:
+    """segflow profile show / explain open the warehouse read-only; the fetch's id table is TEMP."""
+    file = tmp_path / "profiles.csv"
+    file.write_text(FILES["profiles"], encoding="utf-8")
+    with segflow.init(tmp_path / "proj", default_phone_country="CN") as ws:
+        ws.load("profiles", [file])
+    with segflow.open(tmp_path / "proj", read_only=True) as ro:
+        assert sorted(fetch_profiles_data(ro.warehouse.con, ["p1", "p3"])) == ["p1", "p3"]
+        assert fetch_profile_data(ro.warehouse.con, "p1").profile["city"] == "北京"
 
 
 WHOLE_SHOP = """

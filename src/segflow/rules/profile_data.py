@@ -26,7 +26,7 @@ from segflow.errors import QueryError
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ProfileData", "fetch_profile_data"]
+__all__ = ["ProfileData", "fetch_profile_data", "fetch_profiles_data"]
 
 #: Bookkeeping column of the warehouse tables, not data (warehouse/duckdb.py).
 _LOAD_ID = "_load_id"
@@ -93,57 +93,82 @@ def fetch_profile_data(con: duckdb.DuckDBPyConnection, profile_id: str) -> Profi
     ``profiles`` table has no row *profile_id*. Rows stamped after any as-of time are
     returned too: the evaluator ignores them, so one fetch serves every as-of time.
     """
-    profiles = _rows(con, "SELECT * FROM profiles WHERE profile_id = ?", [profile_id])
-    if not profiles:
+    found = fetch_profiles_data(con, [profile_id])
+    if profile_id not in found:
         raise QueryError(f"no profile {profile_id!r} in the warehouse", code="unknown_profile", path=profile_id)
-    profile = profiles[0]
-    account = None
-    if profile.get("account_id") is not None:
-        accounts = _rows(con, "SELECT * FROM accounts WHERE account_id = ?", [profile["account_id"]])
-        account = accounts[0] if accounts else None
+    return found[profile_id]
 
-    events = _rows(con, "SELECT * FROM events WHERE profile_id = ? ORDER BY ts", [profile_id])
-    orders = _rows(con, "SELECT * FROM orders WHERE profile_id = ? ORDER BY ts, order_id", [profile_id])
-    items = _rows(
+
+def fetch_profiles_data(con: duckdb.DuckDBPyConnection, profile_ids: list[str]) -> dict[str, ProfileData]:
+    """:func:`fetch_profile_data` for many profiles at once: one scan per table whatever
+    their number (a table not sorted by profile is read whole for one profile as for a
+    thousand). Ids without a ``profiles`` row are left out of the result.
+    """
+    ids = list(dict.fromkeys(profile_ids))
+    if not ids:
+        return {}
+    con.execute("CREATE OR REPLACE TEMP TABLE _fetch_ids AS SELECT unnest(?::VARCHAR[]) AS profile_id", [ids])
+    try:
+        return _fetch(con)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _fetch_ids")
+
+
+def _grouped(rows: list[dict[str, Any]], key: str = "profile_id") -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row[key], []).append(row)
+    return out
+
+
+def _fetch(con: duckdb.DuckDBPyConnection) -> dict[str, ProfileData]:
+    wanted = "profile_id IN (SELECT profile_id FROM _fetch_ids)"
+    profiles = {r["profile_id"]: r for r in _rows(con, f"SELECT * FROM profiles WHERE {wanted}", [])}
+    if not profiles:
+        return {}
+    accounts = {r["account_id"]: r for r in _rows(
+        con, f"SELECT * FROM accounts WHERE account_id IN (SELECT account_id FROM profiles WHERE {wanted})", [])}
+    events = _grouped(_rows(con, f"SELECT * FROM events WHERE {wanted} ORDER BY profile_id, ts", []))
+    orders = _grouped(_rows(con, f"SELECT * FROM orders WHERE {wanted} ORDER BY profile_id, ts, order_id", []))
+    items = _grouped(_rows(
         con,
-        "SELECT i.* FROM order_items i WHERE i.order_id IN (SELECT order_id FROM orders WHERE profile_id = ?) "
+        f"SELECT i.* FROM order_items i WHERE i.order_id IN (SELECT order_id FROM orders WHERE {wanted}) "
         "ORDER BY i.order_id, i.sku",
-        [profile_id],
-    )
-    by_order: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        by_order.setdefault(item["order_id"], []).append(item)
-    for order in orders:
-        order["items"] = by_order.get(order["order_id"], [])
-
-    memberships = _rows(con, "SELECT * FROM memberships WHERE profile_id = ?", [profile_id])
-    subscriptions = _rows(con, "SELECT * FROM subscriptions WHERE profile_id = ?", [profile_id])
-
-    tags: list[dict[str, Any]] = []
-    segments: set[str] = set()
-    traits: dict[str, Any] = {}
+        [],
+    ), "order_id")
+    for rows in orders.values():
+        for order in rows:
+            order["items"] = items.get(order["order_id"], [])
+    memberships = _grouped(_rows(con, f"SELECT * FROM memberships WHERE {wanted}", []))
+    subscriptions = _grouped(_rows(con, f"SELECT * FROM subscriptions WHERE {wanted}", []))
+    tags: dict[Any, list[dict[str, Any]]] = {}
+    segments: dict[Any, list[dict[str, Any]]] = {}
+    traits: dict[Any, list[dict[str, Any]]] = {}
     if _table_exists(con, "tag_assignments"):
-        tags = _rows(
+        tags = _grouped(_rows(
             con,
-            "SELECT tag, value, source, assigned_at, expires_at FROM tag_assignments WHERE profile_id = ? "
-            "ORDER BY tag, assigned_at",
-            [profile_id],
-        )
+            f"SELECT profile_id, tag, value, source, assigned_at, expires_at FROM tag_assignments WHERE {wanted} "
+            "ORDER BY profile_id, tag, assigned_at",
+            [],
+        ))
     if _table_exists(con, "segment_members"):
-        segments = {r["segment"] for r in _rows(con, "SELECT segment FROM segment_members WHERE profile_id = ?", [profile_id])}
+        segments = _grouped(_rows(con, f"SELECT profile_id, segment FROM segment_members WHERE {wanted}", []))
     if _table_exists(con, "traits"):
-        rows = _rows(con, "SELECT * FROM traits WHERE profile_id = ?", [profile_id])
-        if rows:
-            traits = {k: v for k, v in rows[0].items() if k != "profile_id"}
+        traits = _grouped(_rows(con, f"SELECT * FROM traits WHERE {wanted}", []))
 
-    return ProfileData(
-        profile=profile,
-        account=account,
-        events=events,
-        orders=orders,
-        memberships=memberships,
-        subscriptions=subscriptions,
-        tags=tags,
-        segments=segments,
-        traits=traits,
-    )
+    out = {}
+    for pid, profile in profiles.items():
+        trait_rows = traits.get(pid)
+        account_id = profile.get("account_id")
+        out[pid] = ProfileData(
+            profile=profile,
+            account=accounts.get(account_id) if account_id is not None else None,
+            events=events.get(pid, []),
+            orders=orders.get(pid, []),
+            memberships=memberships.get(pid, []),
+            subscriptions=subscriptions.get(pid, []),
+            tags=[{k: v for k, v in t.items() if k != "profile_id"} for t in tags.get(pid, [])],
+            segments={r["segment"] for r in segments.get(pid, [])},
+            traits={k: v for k, v in trait_rows[0].items() if k != "profile_id"} if trait_rows else {},
+        )
+    return out
