@@ -293,6 +293,11 @@ def result_rows(data: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def _phases(summary: dict[str, Any]) -> str:
+    phases = summary.get("phases") or {}
+    return ", ".join(f"{k} {v:.2f}" for k, v in phases.items()) or "not recorded"
+
+
 def render_section(data: dict[str, Any]) -> str:
     r = data["ratios"]
     g = data["graph"]
@@ -315,6 +320,8 @@ New records for the incremental run: {new['profiles']:,} profiles, {new['identit
   identities, events, orders, memberships and subscriptions.
 * full ÷ incremental for {100 * new['profiles'] / max(data['full']['summary']['sources'], 1):.1f} % new records:
   **{r['full_over_incremental']:.1f}×** (target ≥ 20×).
+* Where the full run's time goes (s): {_phases(data['full']['summary'])}; the incremental run:
+  {_phases(data['incremental']['summary'])}.
 * Other processes' CPU during the runs (cores): full {data['full']['other_cores']}, networkx
   {data['networkx']['other_cores']}, incremental {data['incremental']['other_cores']}, full (same data)
   {data['full_same_data']['other_cores']} — the machine is shared.

@@ -75,6 +75,8 @@ class ResolveSummary:
     anonymous_ambiguous: int = 0
     watermark: int = 0
     seconds: float = 0.0
+    #: Seconds per step: absorb, index, components, profiles, rekey, anonymous, report, commit.
+    phases: dict[str, float] = field(default_factory=dict)
     run_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +171,7 @@ def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) ->
 
 def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
     """``_idr_newmap(source_id, canonical_id)`` for every source in ``_idr_scope``."""
+    import numpy as np
     import pyarrow as pa
 
     xcond, params = _merge_edges_sql(opts, "x")
@@ -199,7 +202,8 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
     src, ident = edges["code"], edges["ident"]
     n_idents = int(ident.max()) + 1 if len(ident) else 0
     labels = component_labels(n_sources, n_idents, src, ident)
-    con.register("_idr_labels_arrow", pa.table({"code": pa.array(range(n_sources), type=pa.int64()), "label": labels}))
+    codes = np.arange(n_sources, dtype=np.int64)
+    con.register("_idr_labels_arrow", pa.table({"code": codes, "label": labels}))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_newmap AS SELECT c.source_id, first_value(c.source_id) OVER (PARTITION BY "
         f"l.label ORDER BY (s.profile_id IS NULL), s.created_at ASC NULLS LAST, c.source_id) AS canonical_id "
@@ -250,6 +254,13 @@ def resolve_identities(
     summary.run_id = run_id
     wm = previous or 0
     pins = _pinned(ws)
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now_ = time.perf_counter()
+        summary.phases[name] = round(summary.phases.get(name, 0.0) + now_ - clock[0], 3)
+        clock[0] = now_
+
     con.execute("BEGIN TRANSACTION")
     try:
         summary.watermark = max_load_id(con)
@@ -260,6 +271,7 @@ def resolve_identities(
             f"UNION SELECT profile_id FROM identities WHERE _load_id > {wm} UNION SELECT source_id FROM _idr_extra"
         )
         summary.profiles_absorbed = absorb_profiles(con, wm)
+        lap("absorb")
         if full:
             con.execute(
                 f"INSERT INTO _idr_dirty SELECT profile_id FROM {SOURCES} UNION SELECT source_id FROM {INDEX} "
@@ -271,6 +283,7 @@ def resolve_identities(
         con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_old_idents AS {idents}", params)
         index_sources(con, opts, country, scope="_idr_dirty", watermark=wm)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_idents AS {idents}", params)
+        lap("index")
         _scope(con, opts, full)
         summary.touched = int(scalar(con, "SELECT count(*) FROM _idr_scope"))
         _components(con, opts)
@@ -281,6 +294,7 @@ def resolve_identities(
             f"WHERE n.canonical_id <> coalesce(o.canonical_id, n.source_id)"
         )
         summary.remapped = int(scalar(con, "SELECT count(*) FROM _idr_remap"))
+        lap("components")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _idr_affected AS SELECT canonical_id FROM _idr_newmap "
             f"UNION SELECT canonical_id FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope) "
@@ -290,6 +304,7 @@ def resolve_identities(
         con.execute(f"DELETE FROM {MAP} WHERE source_id IN (SELECT source_id FROM _idr_scope)")
         con.execute(f"INSERT INTO {MAP} SELECT source_id, canonical_id, ?, ? FROM _idr_newmap", [now, run_id])
         rebuild_profiles(con, None if full else "_idr_affected")
+        lap("profiles")
         collect_anonymous_links(con, wm, list(opts.attach_types), "_idr_dirty")
         if full:
             affected_anon = None
@@ -299,8 +314,11 @@ def resolve_identities(
                 f"WHERE source_id IN (SELECT source_id FROM _idr_remap) OR source_id IN (SELECT source_id FROM _idr_dirty)"
             )
             affected_anon = "_idr_anon_ids"
+        lap("anonymous")
         summary.rekeyed = rekey_tables(con, wm)
+        lap("rekey")
         summary.anonymous_attached, summary.anonymous_ambiguous = attach_anonymous(con, affected_anon)
+        lap("anonymous")
         con.execute(f"DELETE FROM {META}")
         con.execute(f"INSERT INTO {META} VALUES (?, ?, ?, ?)", [summary.watermark, run_id, now, settings])
         summary.sources = int(scalar(con, f"SELECT count(*) FROM {SOURCES}"))
@@ -313,7 +331,9 @@ def resolve_identities(
                 f"SELECT status, count(*) FROM {INDEX} WHERE status <> 'ok' {scope_filter} GROUP BY status ORDER BY status"
             ).fetchall()
         }
+        lap("report")
         con.execute("COMMIT")
+        lap("commit")
     except BaseException as exc:
         con.execute("ROLLBACK")
         _finish_run(ws, run_id, "failed", None, str(exc)[:2000])
