@@ -50,7 +50,9 @@ def normalized_sql(type_sql: str, raw_sql: str, opts: IdentityOptions, phone_cou
         "email": f"lower({trimmed})",
         "lower": f"lower({trimmed})",
         "upper": f"upper({trimmed})",
-        "phone": f"nullif({phone_sql(raw_sql, phone_country)}, '')",
+        # Most phones arrive already in E.164 (the loader normalises them): skip the rewrite.
+        "phone": f"CASE WHEN regexp_full_match({raw_sql}, {lit(E164_PATTERN.strip('^$'))}) THEN {raw_sql} "
+        f"ELSE nullif({phone_sql(raw_sql, phone_country)}, '') END",
     }
     types = {t: opts.normalizer(t) for t in {*opts.normalize, "email", "phone"}}
     whens = " ".join(
