@@ -262,7 +262,8 @@ def run_rules(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console.print(table)
     ev = data["sides"]["evaluator"]
-    console.print(f"evaluator: fetch {ev['fetch_ms']:.2f} ms + evaluate {ev['evaluate_ms']:.3f} ms per profile")
+    console.print(f"evaluator: fetch {ev['fetch_ms']:.2f} ms (batched {ev['batch_fetch_ms']:.2f} ms) "
+                  f"+ evaluate {ev['evaluate_ms']:.3f} ms per profile")
     console.print(f"same members: {data['checks']}")
     console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
     return 0 if all(data["checks"].values()) else 1
