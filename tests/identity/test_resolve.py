@@ -234,16 +234,17 @@ def test_reloading_files_after_resolve_changes_nothing(ws: Workspace, feed: Feed
     identities = [{"profile_id": "B", "type": "wechat_openid", "value": "o-1"}]
     memberships = [{"profile_id": "B", "kind": "wechat_oa", "key": "OA1", "since": T2}]
     subscriptions = [{"profile_id": "B", "channel": "email", "status": "opted_in", "ts": T2}]
-    for kind, rows in (("profiles", profiles), ("identities", identities), ("memberships", memberships),
-                       ("subscriptions", subscriptions)):
+    orders = [{"order_id": "o1", "profile_id": "B", "ts": T2, "amount": 3}]
+    kinds = (("profiles", profiles), ("identities", identities), ("memberships", memberships),
+             ("subscriptions", subscriptions), ("orders", orders))
+    for kind, rows in kinds:
         feed(kind, rows)
     resolve_identities(ws)
     tables = {"profiles": "* EXCLUDE (_load_id)", "identities": "* EXCLUDE (_load_id)",
               "memberships": "* EXCLUDE (_load_id)", "subscriptions": "* EXCLUDE (_load_id)",
-              "profile_map": "source_id, canonical_id"}
+              "orders": "* EXCLUDE (_load_id)", "profile_map": "source_id, canonical_id"}
     snapshot = {t: sorted(_rows(ws, f"SELECT {cols} FROM {t}"), key=repr) for t, cols in tables.items()}
-    for kind, rows in (("profiles", profiles), ("identities", identities), ("memberships", memberships),
-                       ("subscriptions", subscriptions)):
+    for kind, rows in kinds:
         feed(kind, rows)
     resolve_identities(ws)
     for table, rows in snapshot.items():
