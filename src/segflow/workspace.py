@@ -20,6 +20,7 @@ from segflow.errors import SchemaError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from segflow.identity.resolve import ResolveSummary
     from segflow.ingest.loader import LoadSummary, Progress
     from segflow.schema.registry import Attribute, SchemaRegistry
     from segflow.segments.preview import Preview
@@ -148,6 +149,13 @@ class Workspace:
         from segflow.segments.preview import preview
 
         return preview(self, rule, as_of=as_of, limit=limit)
+
+    def resolve(self, *, full: bool = False) -> ResolveSummary:
+        """Merge source profiles that share identifiers into one profile per person
+        (incremental after the first run); see :mod:`segflow.identity` and docs/identity.md."""
+        from segflow.identity.resolve import resolve_identities
+
+        return resolve_identities(self, full=full)
 
     def table_counts(self) -> dict[str, int]:
         return self.warehouse.table_counts()
