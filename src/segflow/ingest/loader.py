@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from segflow.errors import LoadError
 from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_name, staging_sql
 from segflow.ingest.merge import merge_staged
 from segflow.ingest.readers import detect_format, open_source
-from segflow.ingest.rejects import Reject, csv_record_lines, lines_at_offsets, write_rejects
+from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
 from segflow.ingest.readers import sql_string
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
@@ -200,6 +201,13 @@ def load_file(
         ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
         _drop_temp(con, source, tag, staged)
         raise
+    # The rejects' line numbers need the file's newline count (seconds for a big file):
+    # count while DuckDB merges, which releases the GIL.
+    newlines: Future[tuple[int, bool]] | None = None
+    counter: ThreadPoolExecutor | None = None
+    if fmt == "csv" and (source.rejects_table or _scalar(con, f"SELECT count(_reason) FROM {staged}")):
+        counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-newlines")
+        newlines = counter.submit(count_newlines, path)
     con.execute("BEGIN TRANSACTION")
     try:
         for col, type_ in inferred.items():
@@ -221,7 +229,8 @@ def load_file(
         if summary.rejected:
             if progress:
                 progress("rejects", None)
-            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows)
+            counted = newlines.result() if newlines is not None else None
+            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows, counted)
             rejects_out = _rejects_path(ws, kind, path, rejects_path)
             write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
             summary.rejects_file = str(rejects_out)
@@ -234,6 +243,8 @@ def load_file(
         raise
     finally:
         _drop_temp(con, source, tag, staged)
+        if counter is not None:
+            counter.shutdown(wait=True, cancel_futures=True)
     if rejects_out is not None:
         os.replace(str(rejects_out) + f".{tag}", rejects_out)
     for col, type_ in inferred.items():
@@ -252,6 +263,11 @@ def load_file(
         rejects_file=summary.rejects_file,
     )
     return summary
+
+
+def _scalar(con: Any, sql: str) -> int:
+    rows = con.execute(sql).fetchall()  # fetchall: DuckDB keeps a partly fetched result open
+    return int(rows[0][0] or 0)
 
 
 def _drop_temp(con: Any, source: Any, tag: str, staged: str) -> None:
@@ -285,12 +301,13 @@ def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, s
 
 
 def _rejects(
-    path: Path, fmt: str, columns: list[str], ours: list[tuple[Any, ...]], parser: list[tuple[int, str, str]], accepted: int
+    path: Path, fmt: str, columns: list[str], ours: list[tuple[Any, ...]], parser: list[tuple[int, str, str]], accepted: int,
+    newlines: tuple[int, bool] | None = None,
 ) -> list[Reject]:
     n = len(columns)
     ordinals = [int(r[0]) for r in ours]
     if fmt == "csv":
-        lines = csv_record_lines(path, ordinals, [p[0] for p in parser], accepted)
+        lines = csv_record_lines(path, ordinals, [p[0] for p in parser], accepted, newlines)
     else:
         # JSON Lines and Parquet: the staged row ordinal is the line (row) - 1; JSON Lines
         # keeps blank lines as rows until after staging, so the count stays exact.
