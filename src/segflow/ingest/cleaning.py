@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from segflow.schema.registry import Attribute
 
-__all__ = ["Target", "staging_sql", "infer_types", "REJECTS_COLUMNS", "raw_name"]
+__all__ = ["Target", "staging_sql", "infer_types", "KEY_HASH", "REJECTS_COLUMNS", "raw_name"]
 
 #: Columns a rejects file adds; the loader ignores them, so a fixed rejects file loads as is.
 REJECTS_COLUMNS = ("_line", "_reason", "_raw_line")
@@ -96,6 +96,10 @@ def _reasons(t: Target, n: str, v: str) -> list[str]:
     return out
 
 
+#: Column of the staged table holding the hash of the kind's key.
+KEY_HASH = "_key_hash"
+
+
 def staging_sql(
     source: Source,
     kind: Kind,
@@ -104,7 +108,8 @@ def staging_sql(
     fill: dict[str, Any],
     phone_country: str | None,
 ) -> str:
-    """The SELECT producing staged rows: typed targets, ``_reason`` and raw cells of rejects."""
+    """The SELECT producing staged rows: typed targets, ``_reason``, the key's hash
+    (:data:`KEY_HASH`) and raw cells of rejects."""
     present = set(source.columns)
     file_cols = [c for c in source.columns]
     jsonl = source.format == "jsonl"
@@ -144,7 +149,9 @@ def staging_sql(
     if jsonl:
         step3 += ["_line_text"]
 
-    step4 = [q(t.name) for t in targets] + ["_reason"]
+    # The key's 64-bit hash, computed once here (in the parallel staging pass) for the
+    # merge's repeat detection, which would otherwise hash every key string three times.
+    step4 = [q(t.name) for t in targets] + ["_reason", f"hash({', '.join(q(k) for k in kind.key)}) AS {KEY_HASH}"]
     step4 += [f"CASE WHEN _reason IS NOT NULL THEN {raw_name(i)} END AS {raw_name(i)}" for i in range(len(file_cols))]
     if jsonl:
         step4 += ["CASE WHEN _reason IS NOT NULL THEN _line_text END AS _line_text"]

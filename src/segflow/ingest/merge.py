@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from segflow.ingest.cleaning import KEY_HASH
 from segflow.schema.kinds import Kind, Merge
 from segflow.warehouse.base import quote_ident as q
 from segflow.warehouse.duckdb import LOAD_ID
@@ -70,7 +71,7 @@ def merge_staged(
     # few candidate rows cheaply; only those are grouped by the exact key, so a big file
     # with a handful of repeats costs one hash aggregate, not a sort of every row.
     good = f"SELECT * FROM {staged} WHERE _reason IS NULL"
-    key_hash = f"hash({keys_sql})"
+    key_hash = KEY_HASH  # hash(key), computed while staging
     repeats, collapsed, incoming = f"_repeats_{load_id}", f"_collapsed_{load_id}", f"_incoming_{load_id}"
     con.execute(
         f"CREATE TEMP TABLE {repeats} AS SELECT h FROM (SELECT {key_hash} AS h FROM {staged} "
