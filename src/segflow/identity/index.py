@@ -100,13 +100,21 @@ def index_sources(
     *,
     scope: str,
     watermark: int,
+    changes: bool = False,
 ) -> None:
     """Rewrite the ``identity_index`` rows of the source ids in table *scope* (``source_id``).
 
     The profile columns come from ``source_profiles`` (already updated); the
     ``identities`` rows from the table as it is (rows loaded since *watermark* carry
-    their source id in ``profile_id``).
+    their source id in ``profile_id``). With *changes*, the rows replaced and the rows
+    written are kept in ``_idr_old_rows`` and ``_idr_new_rows`` (an incremental run
+    works from them instead of scanning the index again).
     """
+    if changes:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_old_rows AS SELECT * FROM {INDEX} "
+            f"WHERE source_id IN (SELECT source_id FROM {scope})"
+        )
     con.execute(f"DELETE FROM {INDEX} WHERE source_id IN (SELECT source_id FROM {scope})")
     have = {r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{SOURCES}'").fetchall()}
     parts = []
@@ -143,7 +151,8 @@ def index_sources(
     # one stored under its person until re-keying drops it. DISTINCT only when it can matter
     # (it is a third of this statement on a full run).
     distinct = "DISTINCT " if watermark > 0 else ""
-    con.execute(
-        f"INSERT INTO {INDEX} (source_id, type, value, raw, origin, status) "
-        f"SELECT {distinct}source_id, type, value, raw, origin, {status} FROM ({normal}) n"
-    )
+    rows = f"SELECT {distinct}source_id, type, value, raw, origin, {status} AS status FROM ({normal}) n"
+    if changes:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_rows AS {rows}")
+        rows = "SELECT source_id, type, value, raw, origin, status FROM _idr_new_rows"
+    con.execute(f"INSERT INTO {INDEX} (source_id, type, value, raw, origin, status) {rows}")

@@ -29,17 +29,21 @@ KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def collect_anonymous_links(con: duckdb.DuckDBPyConnection, watermark: int, attach_types: list[str], scope: str) -> int:
-    """Record anonymous ids linked to a source: identities rows of an attach type (from
-    ``identity_index``, sources in *scope*) and events loaded since *watermark* carrying
-    both ``profile_id`` and ``anonymous_id`` (an identify call). Returns new links."""
+def collect_anonymous_links(
+    con: duckdb.DuckDBPyConnection, watermark: int, attach_types: list[str], scope: str, rows: str | None = None
+) -> int:
+    """Record anonymous ids linked to a source: identities rows of an attach type (the
+    index rows of sources in *scope*, or the table *rows* holding just those) and events
+    loaded since *watermark* carrying both ``profile_id`` and ``anonymous_id`` (an
+    identify call). Returns new links."""
     before = int(scalar(con, f"SELECT count(*) FROM {ANON}"))
     con.execute(f"DELETE FROM {ANON} WHERE via = 'identities' AND source_id IN (SELECT source_id FROM {scope})")
     if attach_types:
         params = ", ".join("?" for _ in attach_types)
+        source = rows or f"(SELECT * FROM {INDEX} WHERE source_id IN (SELECT source_id FROM {scope}))"
         con.execute(
-            f"INSERT INTO {ANON} SELECT DISTINCT value, source_id, 'identities' FROM {INDEX} "
-            f"WHERE status = 'ok' AND type IN ({params}) AND source_id IN (SELECT source_id FROM {scope})",
+            f"INSERT INTO {ANON} SELECT DISTINCT value, source_id, 'identities' FROM {source} "
+            f"WHERE status = 'ok' AND type IN ({params})",
             list(attach_types),
         )
     if _columns(con, "events"):

@@ -149,18 +149,22 @@ def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) ->
         "FROM (SELECT type, value, 1 AS after, 0 AS before FROM _idr_new_idents "
         "UNION ALL SELECT type, value, 0, 1 FROM _idr_old_idents) GROUP BY type, value"
     )
+    # Every record holding a touched identifier (one pass over the index).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _idr_touched_rows AS SELECT DISTINCT x.source_id, x.type, x.value "
+        f"FROM {INDEX} x SEMI JOIN _idr_touched t ON t.type = x.type AND t.value = x.value WHERE {xcond}",
+        params,
+    )
     # Junk before and after stays junk: its sources need no look (the common case for a store phone).
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_links AS SELECT i.type, i.value FROM ("
-        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS n FROM {INDEX} x "
-        f"JOIN _idr_touched t ON t.type = x.type AND t.value = x.value WHERE {xcond} GROUP BY x.type, x.value) i "
+        f"SELECT type, value, count(DISTINCT source_id) AS n FROM _idr_touched_rows GROUP BY type, value) i "
         f"JOIN _idr_touched t ON t.type = i.type AND t.value = i.value "
-        f"WHERE i.n <= {cap} OR i.n - t.after + t.before <= {cap}",
-        params,
+        f"WHERE i.n <= {cap} OR i.n - t.after + t.before <= {cap}"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _idr_seed AS SELECT source_id FROM _idr_dirty "
-        f"UNION SELECT x.source_id FROM {INDEX} x JOIN _idr_links l ON l.type = x.type AND l.value = x.value"
+        "CREATE OR REPLACE TEMP TABLE _idr_seed AS SELECT source_id FROM _idr_dirty "
+        "UNION SELECT x.source_id FROM _idr_touched_rows x JOIN _idr_links l ON l.type = x.type AND l.value = x.value"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_scope AS SELECT source_id FROM _idr_seed UNION "
@@ -213,23 +217,25 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
 
 
 def junk_identifiers(
-    con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20, *, among: str | None = None
+    con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20, *, rows: str | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Identifier values over the junk cap: (how many, the most shared first).
 
-    *among*: a table of ``type, value`` to look at (an incremental run reports the junk
-    values among the identifiers it touched); default every identifier.
+    *rows*: a table of ``source_id, type, value`` merge rows to count in (an incremental
+    run reports the junk values among the identifiers it touched); default the index.
     """
-    _, params = _merge_edges_sql(opts)
-    only = f"SEMI JOIN {among} a ON a.type = x.type AND a.value = x.value" if among else ""
+    if rows is None:
+        cond, params = _merge_edges_sql(opts, "x")
+        source = f"{INDEX} x WHERE {cond}"
+    else:
+        source, params = f"{rows} x", []
     base = (
-        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS sources FROM {INDEX} x {only} "
-        f"WHERE {_merge_edges_sql(opts, 'x')[0]} "
+        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS sources FROM {source} "
         f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}"
     )
     total = int(scalar(con, f"SELECT count(*) FROM ({base})", params))
-    rows = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
-    return total, [{"type": t, "value": v, "sources": int(n)} for t, v, n in rows]
+    top = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
+    return total, [{"type": t, "value": v, "sources": int(n)} for t, v, n in top]
 
 
 def resolve_identities(
@@ -278,11 +284,15 @@ def resolve_identities(
                 f"UNION SELECT source_id FROM {MAP}"
             )
             con.execute("CREATE OR REPLACE TEMP TABLE _idr_dirty AS SELECT DISTINCT source_id FROM _idr_dirty")
-        cond, params = _merge_edges_sql(opts)
-        idents = f"SELECT DISTINCT type, value FROM {INDEX} WHERE source_id IN (SELECT source_id FROM _idr_dirty) AND {cond}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_old_idents AS {idents}", params)
-        index_sources(con, opts, country, scope="_idr_dirty", watermark=wm)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_idents AS {idents}", params)
+        index_sources(con, opts, country, scope="_idr_dirty", watermark=wm, changes=not full)
+        if not full:
+            cond, params = _merge_edges_sql(opts)
+            for when in ("old", "new"):
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _idr_{when}_idents AS SELECT DISTINCT type, value "
+                    f"FROM _idr_{when}_rows WHERE {cond}",
+                    params,
+                )
         lap("index")
         _scope(con, opts, full)
         summary.touched = int(scalar(con, "SELECT count(*) FROM _idr_scope"))
@@ -305,7 +315,7 @@ def resolve_identities(
         con.execute(f"INSERT INTO {MAP} SELECT source_id, canonical_id, ?, ? FROM _idr_newmap", [now, run_id])
         rebuild_profiles(con, None if full else "_idr_affected")
         lap("profiles")
-        collect_anonymous_links(con, wm, list(opts.attach_types), "_idr_dirty")
+        collect_anonymous_links(con, wm, list(opts.attach_types), "_idr_dirty", None if full else "_idr_new_rows")
         if full:
             affected_anon = None
         else:
@@ -324,11 +334,11 @@ def resolve_identities(
         summary.sources = int(scalar(con, f"SELECT count(*) FROM {SOURCES}"))
         summary.persons = int(scalar(con, "SELECT count(*) FROM profiles"))
         # Reporting: a full run counts everything; an incremental run what it looked at.
-        summary.junk_total, summary.junk = junk_identifiers(con, opts, among=None if full else "_idr_touched")
-        scope_filter = "" if full else "AND source_id IN (SELECT source_id FROM _idr_dirty)"
+        summary.junk_total, summary.junk = junk_identifiers(con, opts, rows=None if full else "_idr_touched_rows")
         summary.not_merged = {
             status: int(n) for status, n in con.execute(
-                f"SELECT status, count(*) FROM {INDEX} WHERE status <> 'ok' {scope_filter} GROUP BY status ORDER BY status"
+                f"SELECT status, count(*) FROM {INDEX if full else '_idr_new_rows'} WHERE status <> 'ok' "
+                f"GROUP BY status ORDER BY status"
             ).fetchall()
         }
         lap("report")
