@@ -169,6 +169,8 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None) 
     """
     if not _columns(con, "events"):
         return 0, 0
+    if affected_anon and not int(scalar(con, f"SELECT count(*) FROM {affected_anon}")):
+        return 0, 0  # no anonymous id gained or lost a link: nothing to scan
     only = f"WHERE a.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_anon AS SELECT a.anonymous_id, min(m.canonical_id) AS canonical_id, "
