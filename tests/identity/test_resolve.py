@@ -332,3 +332,13 @@ def test_orders_loaded_before_their_profile_follow_it_later(ws: Workspace, feed:
     assert summary.mode == "incremental"
     assert _rows(ws, "SELECT profile_id, _source_profile_id FROM orders") == [("A", "X")]
     assert _rows(ws, "SELECT count(*) FROM identity_orphans") == [(0,)]
+
+
+def test_later_anonymous_events_of_a_known_device_attach(ws: Workspace, feed: Feed) -> None:
+    feed("profiles", [{"profile_id": "A", "created_at": T1}])
+    feed("identities", [{"profile_id": "A", "type": "anonymous_id", "value": "dev-9"}])
+    resolve_identities(ws)
+    feed("events", [{"event_id": "late", "anonymous_id": "dev-9", "event": "view", "ts": T3}])
+    summary = resolve_identities(ws)
+    assert summary.mode == "incremental" and summary.anonymous_attached == 1
+    assert _rows(ws, "SELECT profile_id, _source_profile_id FROM events") == [("A", "")]

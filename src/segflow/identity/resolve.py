@@ -319,9 +319,13 @@ def resolve_identities(
         if full:
             affected_anon = None
         else:
+            # Anonymous ids whose person may have changed, and those of anonymous events
+            # loaded since the last run (a known device browsing again).
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _idr_anon_ids AS SELECT DISTINCT anonymous_id FROM {ANON} "
-                f"WHERE source_id IN (SELECT source_id FROM _idr_remap) OR source_id IN (SELECT source_id FROM _idr_dirty)"
+                f"WHERE source_id IN (SELECT source_id FROM _idr_remap) OR source_id IN (SELECT source_id FROM _idr_dirty) "
+                f"UNION SELECT anonymous_id FROM events WHERE _load_id > {wm} AND profile_id IS NULL "
+                f"AND anonymous_id IS NOT NULL"
             )
             affected_anon = "_idr_anon_ids"
         lap("anonymous")
