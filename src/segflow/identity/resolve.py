@@ -13,7 +13,8 @@ One warehouse transaction per run (a crash leaves the previous resolution intact
    canonical id is its oldest source (has a profile row, earliest ``created_at``,
    smallest id) — so any order of loads and runs ends in the same partition and ids;
 5. **re-key** ``profiles`` (merged rows), events, orders, memberships,
-   subscriptions, identities and tags; attach anonymous events.
+   subscriptions, identities, tags and segment members; attach anonymous events;
+   fold a person's duplicate tag and segment rows into one (:mod:`.fold`).
 
 ``undo_merge(ws, source_id)`` pins a source apart (its own person from then on) and
 runs the same steps for its person; ``unpin`` lifts the pin.
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.identity.errors import IdentityError
+from segflow.identity.fold import fold_duplicates, restore_folded
 from segflow.identity.graph import component_labels
 from segflow.identity.index import index_sources
 from segflow.identity.merge import absorb_profiles, rebuild_profiles
@@ -71,6 +73,9 @@ class ResolveSummary:
     #: Identifier rows never used to merge, by status (full: all; incremental: of changed records).
     not_merged: dict[str, int] = field(default_factory=dict)
     rekeyed: dict[str, int] = field(default_factory=dict)
+    #: Rows of one person folded into one (segment members, tags) / put back (a split).
+    folded: dict[str, int] = field(default_factory=dict)
+    unfolded: dict[str, int] = field(default_factory=dict)
     anonymous_attached: int = 0
     anonymous_ambiguous: int = 0
     watermark: int = 0
@@ -329,7 +334,9 @@ def resolve_identities(
             )
             affected_anon = "_idr_anon_ids"
         lap("anonymous")
+        summary.unfolded = restore_folded(con, None if full else "_idr_scope")
         summary.rekeyed = rekey_tables(con, wm)
+        summary.folded = fold_duplicates(con)
         lap("rekey")
         summary.anonymous_attached, summary.anonymous_ambiguous = attach_anonymous(con, affected_anon)
         lap("anonymous")

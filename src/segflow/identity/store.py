@@ -14,8 +14,8 @@
   identity row has yet (an order of a rejected profile row): if such an id joins a person
   later, its older rows must be found and re-keyed.
 
-Re-keyed tables (events, orders, memberships, subscriptions, identities, tag_assignments)
-get ``_source_profile_id``: the source id a row was loaded with when it differs from its
+Re-keyed tables (events, orders, memberships, subscriptions, identities, tag_assignments,
+segment_members) get ``_source_profile_id``: the source id a row was loaded with when it differs from its
 ``profile_id`` (NULL when they are equal; ``''`` for anonymous events attached through
 their ``anonymous_id``). So the source of a row is ``coalesce(nullif(_source_profile_id,
 ''), profile_id)``, and rows loaded after the last resolve (``_load_id`` above the
@@ -63,6 +63,7 @@ REKEYED = {
     "memberships": True,
     "subscriptions": True,
     "tag_assignments": False,
+    "segment_members": False,
 }
 
 _DDL = {

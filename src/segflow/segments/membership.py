@@ -86,7 +86,8 @@ def _apply(con: duckdb.DuckDBPyConnection, segment: str, at: datetime, run_id: i
     if entered:
         con.execute(f"INSERT INTO {HISTORY_TABLE} SELECT ?, profile_id, 'entered', ?, ? FROM {_IN}",
                     [segment, at, run_id])
-        con.execute(f"INSERT INTO {MEMBERS_TABLE} SELECT ?, profile_id, ? FROM {_IN}", [segment, at])
+        con.execute(f"INSERT INTO {MEMBERS_TABLE} (segment, profile_id, entered_at) SELECT ?, profile_id, ? FROM {_IN}",
+                    [segment, at])
     return entered, exited
 
 
