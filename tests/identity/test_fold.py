@@ -132,3 +132,25 @@ def test_tags_of_two_records_fold_earliest_assigned_latest_expiry(pair: Workspac
     assert len(_rows(pair, TAGS)) == 3
     undo_merge(pair, "B")
     assert _rows(pair, TAGS) == before
+
+
+@pytest.mark.parametrize(("given", "row"), [
+    (["B"], ("picks", "A", D1, "B")),
+    (["B", "A"], ("picks", "A", D1, None)),
+    (["A"], ("picks", "A", D1, None)),
+], ids=["merged-record", "both-records", "canonical"])
+def test_static_add_after_resolve_takes_a_merged_record_as_its_person(pair: Workspace, given, row) -> None:  # type: ignore[no-untyped-def]
+    pair.resolve()
+    result = add_members(pair, "picks", given, at=D1)
+    assert (result.unknown, result.diff.entered, result.diff.members) == ([], 1, 1)
+    assert _rows(pair, MEMBERS) == [row]
+    assert add_members(pair, "picks", ["B"], at=D2).unchanged == 1
+    undo_merge(pair, "B")  # the member follows the record it was added by
+    assert _rows(pair, MEMBERS) == [("picks", "B" if row[3] else "A", D1, None)]
+
+
+def test_static_remove_by_a_merged_record_removes_its_person(pair: Workspace) -> None:
+    add_members(pair, "picks", ["A"], at=D1)
+    pair.resolve()
+    assert remove_members(pair, "picks", ["B"], at=D2).diff.exited == 1
+    assert _rows(pair, MEMBERS) == []

@@ -86,8 +86,10 @@ def _apply(con: duckdb.DuckDBPyConnection, segment: str, at: datetime, run_id: i
     if entered:
         con.execute(f"INSERT INTO {HISTORY_TABLE} SELECT ?, profile_id, 'entered', ?, ? FROM {_IN}",
                     [segment, at, run_id])
-        con.execute(f"INSERT INTO {MEMBERS_TABLE} (segment, profile_id, entered_at) SELECT ?, profile_id, ? FROM {_IN}",
-                    [segment, at])
+        # A static add after identity resolution names the merged record a member came from.
+        src = ", _source_profile_id" if "_source_profile_id" in _column_names(con, _IN) else ""
+        con.execute(f"INSERT INTO {MEMBERS_TABLE} (segment, profile_id, entered_at{src}) SELECT ?, profile_id, ?{src} "
+                    f"FROM {_IN}", [segment, at])
     return entered, exited
 
 
@@ -133,6 +135,25 @@ def replace_members(con: duckdb.DuckDBPyConnection, segment: str, select_sql: st
     return _transaction(con, body)
 
 
+def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+
+
+def _to_persons(con: duckdb.DuckDBPyConnection) -> None:
+    """After identity resolution (``profile_map``), an id of a merged record stands for its
+    person: ``_IDS`` becomes one row per person, naming the record in
+    ``_source_profile_id`` when only merged records of that person were given."""
+    have = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = 'profile_map'")
+    if not have.fetchall()[0][0] or "_source_profile_id" not in _column_names(con, MEMBERS_TABLE):
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_IDS}_mapped AS SELECT coalesce(m.canonical_id, i.profile_id) AS "
+                "profile_id, CASE WHEN bool_or(m.canonical_id IS NULL OR m.canonical_id = i.profile_id) THEN NULL "
+                f"ELSE min(i.profile_id) END AS _source_profile_id FROM {_IDS} i "
+                "LEFT JOIN profile_map m ON m.source_id = i.profile_id GROUP BY 1")
+    con.execute(f"DROP TABLE {_IDS}")
+    con.execute(f"ALTER TABLE {_IDS}_mapped RENAME TO {_IDS}")
+
+
 def _load_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
     import pyarrow as pa
 
@@ -152,11 +173,12 @@ def add_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str], *,
 
     def body() -> ImportResult:
         _load_ids(con, ids)
+        _to_persons(con)
         unknown = [r[0] for r in con.execute(
             f"SELECT i.profile_id FROM {_IDS} i ANTI JOIN profiles p USING (profile_id) ORDER BY 1").fetchall()]
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD} AS SELECT profile_id FROM {MEMBERS_TABLE} WHERE segment = ?",
                     [segment])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_IN} AS SELECT i.profile_id FROM {_IDS} i "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_IN} AS SELECT i.* FROM {_IDS} i "
                     f"SEMI JOIN profiles p USING (profile_id) ANTI JOIN {_OLD} o USING (profile_id)")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OUT} AS SELECT profile_id FROM {_OLD} WHERE false")
         known = int(con.execute(f"SELECT count(*) FROM {_IDS}").fetchall()[0][0]) - len(unknown)
@@ -173,6 +195,7 @@ def remove_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str],
 
     def body() -> ImportResult:
         _load_ids(con, ids)
+        _to_persons(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OUT} AS SELECT DISTINCT m.profile_id FROM {MEMBERS_TABLE} m "
                     f"SEMI JOIN {_IDS} i USING (profile_id) WHERE m.segment = ?", [segment])
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_IN} AS SELECT profile_id FROM {_OUT} WHERE false")
