@@ -125,12 +125,22 @@ def index_sources(
                 f"{lit('profiles.' + column)} AS origin FROM {SOURCES} s "
                 f"WHERE s.profile_id IN (SELECT source_id FROM {scope}) AND {q(column)} IS NOT NULL"
             )
-    src = source_sql(watermark)
-    parts.append(
-        f"SELECT source_id, type, raw, 'identities' AS origin FROM (SELECT {src} AS source_id, "
-        f"lower(trim(\"type\")) AS type, \"value\" AS raw FROM identities) "
-        f"WHERE source_id IN (SELECT source_id FROM {scope})"
-    )
+    if changes:
+        # identities rows are insert-only and every row up to the watermark was indexed
+        # by an earlier run: the sources' stored rows plus the rows loaded since (found by
+        # their load id) — no scan of the whole identities table.
+        parts.append("SELECT source_id, type, raw, origin FROM _idr_old_rows WHERE origin = 'identities'")
+        parts.append(
+            f"SELECT profile_id AS source_id, lower(trim(\"type\")) AS type, \"value\" AS raw, 'identities' AS origin "
+            f"FROM identities WHERE _load_id > {int(watermark)} AND profile_id IN (SELECT source_id FROM {scope})"
+        )
+    else:
+        src = source_sql(watermark)
+        parts.append(
+            f"SELECT source_id, type, raw, 'identities' AS origin FROM (SELECT {src} AS source_id, "
+            f"lower(trim(\"type\")) AS type, \"value\" AS raw FROM identities) "
+            f"WHERE source_id IN (SELECT source_id FROM {scope})"
+        )
     rows = " UNION ALL ".join(parts)
     value = normalized_sql("type", "raw", opts, phone_country)
     normal = f"SELECT source_id, type, {value} AS value, raw, origin FROM ({rows})"

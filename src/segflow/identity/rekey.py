@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from segflow.identity.store import ANON, INDEX, MAP, ORPHANS, REKEYED, SOURCE_COL, _columns, scalar
+from segflow.identity.store import ANON, ANON_STATE, INDEX, MAP, ORPHANS, REKEYED, SOURCE_COL, _columns, scalar
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         f"OR source_id IN (SELECT source_id FROM {ORPHANS})"
     )
     older_rows = int(scalar(con, "SELECT count(*) FROM _idr_remap_old")) > 0
+    present = [t for t in REKEYED if _columns(con, t)]
     for table, loaded in REKEYED.items():
-        if not _columns(con, table):
+        if table not in present:
             continue
         t = q(table)
         parts = []
@@ -131,20 +132,30 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             n += _dedupe(con, table, wm)
         written[table] = n
     # Ids of rows loaded in this run that no mapping names: orphans, until one does.
-    for table, loaded in REKEYED.items():
-        if loaded and _columns(con, table):
-            con.execute(
-                f"INSERT INTO {ORPHANS} SELECT DISTINCT t.profile_id FROM {q(table)} t WHERE t._load_id > {wm} "
-                f"AND t.profile_id IS NOT NULL AND t.profile_id NOT IN (SELECT source_id FROM {MAP}) "
-                f"AND t.profile_id NOT IN (SELECT source_id FROM {ORPHANS})"
-            )
-    con.execute(f"DELETE FROM {ORPHANS} WHERE source_id IN (SELECT source_id FROM {MAP})")
+    loaded_ids = [
+        f"SELECT profile_id FROM {q(table)} WHERE _load_id > {wm} AND profile_id IS NOT NULL"
+        for table, loaded in REKEYED.items() if loaded and table in present
+    ]
+    if loaded_ids:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_loaded_ids AS SELECT DISTINCT profile_id FROM ({' UNION ALL '.join(loaded_ids)})"
+        )
+        con.execute(
+            f"INSERT INTO {ORPHANS} SELECT l.profile_id FROM _idr_loaded_ids l "
+            f"ANTI JOIN {MAP} m ON m.source_id = l.profile_id ANTI JOIN {ORPHANS} o ON o.source_id = l.profile_id"
+        )
+    # The mapping gains ids only from this run's components.
+    con.execute(f"DELETE FROM {ORPHANS} WHERE source_id IN (SELECT source_id FROM _idr_newmap)")
     return written
 
 
 def _dedupe(con: duckdb.DuckDBPyConnection, table: str, wm: int) -> int:
     """A row loaded for a source that was already merged arrives under its source id, so
-    the loader could not see the stored row it repeats; keep one per source and key."""
+    the loader could not see the stored row it repeats; keep one per source and key.
+
+    Rows of one source share their ``profile_id`` (its canonical id, or the source id
+    while unmapped), so only rows whose ``profile_id`` a fresh row has are looked at.
+    """
     keys, order = KEYS[table]
     t = q(table)
     src = f"coalesce(nullif({SOURCE_COL}, ''), profile_id)"
@@ -154,21 +165,29 @@ def _dedupe(con: duckdb.DuckDBPyConnection, table: str, wm: int) -> int:
     victims = (
         f"SELECT rid FROM (SELECT x.rowid AS rid, row_number() OVER (PARTITION BY x._src, "
         f"{', '.join('x.' + q(k) for k in keys)} ORDER BY {', '.join('x.' + o.strip() for o in order.split(','))}, x.rowid) AS rn "
-        f"FROM (SELECT rowid, {src} AS _src, * FROM {t}) x "
+        f"FROM (SELECT rowid, {src} AS _src, * FROM {t} WHERE profile_id IN (SELECT profile_id FROM {t} "
+        f"WHERE _load_id > {wm})) x "
         f"WHERE EXISTS (SELECT 1 FROM ({fresh}) f WHERE f.s = x._src AND {join})) WHERE rn > 1"
     )
     return int(scalar(con, f"DELETE FROM {t} WHERE rowid IN ({victims})") or 0)
 
 
-def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None) -> tuple[int, int]:
+def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, watermark: int = 0) -> tuple[int, int]:
     """Give anonymous events the canonical id of the one person their anonymous id is
     linked to (ambiguous ids — linked to several people — stay anonymous).
 
-    *affected_anon*: table of ``anonymous_id`` to look at (None: all). Returns
-    (events attached or moved, anonymous ids linked to several people).
+    *affected_anon*: table of ``anonymous_id`` to look at (None: all). Only the ids whose
+    person differs from the one stored in ``anonymous_attached`` have older events to
+    move, so the events table is scanned only when some id changed person; events loaded
+    since *watermark* are found by their load id. Returns (events attached or moved,
+    anonymous ids linked to several people).
     """
     if not _columns(con, "events"):
         return 0, 0
+    if not _columns(con, ANON_STATE):
+        # A warehouse resolved before this table existed: one look at every id builds it.
+        con.execute(f"CREATE TABLE {ANON_STATE} (anonymous_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL)")
+        affected_anon = None
     if affected_anon and not int(scalar(con, f"SELECT count(*) FROM {affected_anon}")):
         return 0, 0  # no anonymous id gained or lost a link: nothing to scan
     only = f"WHERE a.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
@@ -178,15 +197,32 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None) 
         f"{only} GROUP BY a.anonymous_id"
     )
     ambiguous = int(scalar(con, "SELECT count(*) FROM _idr_anon WHERE persons > 1"))
-    scope = f"AND e.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
     # Attached where the link is unique; back to anonymous where it became ambiguous or vanished.
     target = "CASE WHEN a.persons = 1 THEN a.canonical_id END"
     mark = "CASE WHEN a.persons = 1 THEN '' END"
-    moved = _move(con, "events",
-        f"SELECT e.* REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e.rowid AS _rid FROM events e "
-        f"LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id WHERE e.anonymous_id IS NOT NULL "
-        f"AND (e.profile_id IS NULL OR e.{SOURCE_COL} = '') {scope} "
-        f"AND (e.profile_id IS DISTINCT FROM {target} OR e.{SOURCE_COL} IS DISTINCT FROM {mark})"
-    )
+
+    def move(where: str) -> int:
+        return _move(con, "events",
+            f"SELECT e.* REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e.rowid AS _rid FROM events e "
+            f"LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id WHERE e.anonymous_id IS NOT NULL "
+            f"AND (e.profile_id IS NULL OR e.{SOURCE_COL} = '') {where} "
+            f"AND (e.profile_id IS DISTINCT FROM {target} OR e.{SOURCE_COL} IS DISTINCT FROM {mark})"
+        )
+
+    if affected_anon is None:
+        moved = move("")
+        con.execute(f"DELETE FROM {ANON_STATE}")
+    else:
+        # Anonymous events loaded since the last run (row groups of older loads are skipped).
+        moved = move(f"AND e._load_id > {int(watermark)} AND e.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_anon_changed AS SELECT f.anonymous_id FROM {affected_anon} f "
+            f"LEFT JOIN _idr_anon a ON a.anonymous_id = f.anonymous_id "
+            f"LEFT JOIN {ANON_STATE} s ON s.anonymous_id = f.anonymous_id WHERE ({target}) IS DISTINCT FROM s.canonical_id"
+        )
+        if int(scalar(con, "SELECT count(*) FROM _idr_anon_changed")):
+            moved += move("AND e.anonymous_id IN (SELECT anonymous_id FROM _idr_anon_changed)")
+        con.execute(f"DELETE FROM {ANON_STATE} WHERE anonymous_id IN (SELECT anonymous_id FROM {affected_anon})")
+    con.execute(f"INSERT INTO {ANON_STATE} SELECT anonymous_id, canonical_id FROM _idr_anon WHERE persons = 1")
     con.execute("DROP TABLE IF EXISTS _idr_anon")
     return moved, ambiguous

@@ -274,7 +274,7 @@ def resolve_identities(
 
     con.execute("BEGIN TRANSACTION")
     try:
-        summary.watermark = max_load_id(con)
+        summary.watermark = max_load_id(con, wm)
         _temp_ids(con, "_idr_pins", pins)
         _temp_ids(con, "_idr_extra", list(extra_sources or []))
         con.execute(
@@ -338,7 +338,7 @@ def resolve_identities(
         summary.rekeyed = rekey_tables(con, wm)
         summary.folded = fold_duplicates(con)
         lap("rekey")
-        summary.anonymous_attached, summary.anonymous_ambiguous = attach_anonymous(con, affected_anon)
+        summary.anonymous_attached, summary.anonymous_ambiguous = attach_anonymous(con, affected_anon, wm)
         lap("anonymous")
         con.execute(f"DELETE FROM {META}")
         con.execute(f"INSERT INTO {META} VALUES (?, ?, ?, ?)", [summary.watermark, run_id, now, settings])
