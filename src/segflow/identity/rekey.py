@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from segflow.identity.store import ANON, ANON_STATE, INDEX, MAP, ORPHANS, REKEYED, SOURCE_COL, _columns, scalar
+from segflow.identity.store import (
+    ANON,
+    ANON_STATE,
+    INDEX,
+    MAP,
+    ORPHANS,
+    REKEYED,
+    SOURCE_COL,
+    _columns,
+    scalar,
+)
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:

@@ -33,6 +33,7 @@ from segflow.identity.errors import IdentityError
 from segflow.identity.fold import fold_duplicates, restore_folded
 from segflow.identity.graph import component_labels
 from segflow.identity.index import index_sources
+from segflow.identity.junk import JUNK, junk_identifiers, merge_edges_sql, refresh_junk
 from segflow.identity.merge import absorb_profiles, rebuild_profiles
 from segflow.identity.rekey import attach_anonymous, collect_anonymous_links, rekey_tables
 from segflow.identity.store import (
@@ -131,13 +132,6 @@ def _temp_ids(con: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> None
     )
 
 
-def _merge_edges_sql(opts: IdentityOptions, alias: str = "") -> tuple[str, list[str]]:
-    """The condition (and its parameters) for index rows that may merge records."""
-    types = list(opts.merge_types) or ["\x00none"]
-    a = f"{alias}." if alias else ""
-    return f"{a}status = 'ok' AND {a}type IN ({', '.join('?' for _ in types)})", types
-
-
 def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) -> None:
     """``_idr_scope(source_id)``: the sources whose persons this run recomputes."""
     if full:
@@ -146,7 +140,7 @@ def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) ->
             f"UNION SELECT source_id FROM {INDEX} UNION SELECT source_id FROM {MAP}"
         )
         return
-    xcond, params = _merge_edges_sql(opts, "x")
+    xcond, params = merge_edges_sql(opts, "x")
     cap = int(opts.junk_cap)
     # Identifiers of the changed sources, before and after re-indexing.
     con.execute(
@@ -183,7 +177,7 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
     import numpy as np
     import pyarrow as pa
 
-    xcond, params = _merge_edges_sql(opts, "x")
+    xcond, params = merge_edges_sql(opts, "x")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _idr_codes AS SELECT source_id, "
         "(row_number() OVER (ORDER BY source_id) - 1)::BIGINT AS code FROM _idr_scope"
@@ -194,13 +188,10 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
         f"AND x.source_id NOT IN (SELECT source_id FROM _idr_pins)",
         params,
     )
-    # The cap counts every source holding the value, in scope or not.
+    # The cap counts every source holding the value, in scope or not (see .junk).
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _idr_junk AS SELECT x.type, x.value, count(DISTINCT x.source_id) AS n "
-        f"FROM {INDEX} x SEMI JOIN (SELECT DISTINCT type, value FROM _idr_cand) c ON c.type = x.type AND c.value = x.value "
-        f"WHERE {xcond} "
-        f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}",
-        params,
+        f"CREATE OR REPLACE TEMP TABLE _idr_junk AS SELECT j.type, j.value, j.sources AS n FROM {JUNK} j "
+        f"SEMI JOIN (SELECT DISTINCT type, value FROM _idr_cand) c ON c.type = j.type AND c.value = j.value"
     )
     edges = con.execute(
         "SELECT c.code, (dense_rank() OVER (ORDER BY e.type, e.value) - 1)::BIGINT AS ident FROM _idr_cand e "
@@ -219,28 +210,6 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
         f"FROM _idr_codes c JOIN _idr_labels_arrow l USING (code) LEFT JOIN {SOURCES} s ON s.profile_id = c.source_id"
     )
     con.unregister("_idr_labels_arrow")
-
-
-def junk_identifiers(
-    con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20, *, rows: str | None = None
-) -> tuple[int, list[dict[str, Any]]]:
-    """Identifier values over the junk cap: (how many, the most shared first).
-
-    *rows*: a table of ``source_id, type, value`` merge rows to count in (an incremental
-    run reports the junk values among the identifiers it touched); default the index.
-    """
-    if rows is None:
-        cond, params = _merge_edges_sql(opts, "x")
-        source = f"{INDEX} x WHERE {cond}"
-    else:
-        source, params = f"{rows} x", []
-    base = (
-        f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS sources FROM {source} "
-        f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}"
-    )
-    total = int(scalar(con, f"SELECT count(*) FROM ({base})", params))
-    top = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
-    return total, [{"type": t, "value": v, "sources": int(n)} for t, v, n in top]
 
 
 def resolve_identities(
@@ -291,7 +260,7 @@ def resolve_identities(
             con.execute("CREATE OR REPLACE TEMP TABLE _idr_dirty AS SELECT DISTINCT source_id FROM _idr_dirty")
         index_sources(con, opts, country, scope="_idr_dirty", watermark=wm, changes=not full)
         if not full:
-            cond, params = _merge_edges_sql(opts)
+            cond, params = merge_edges_sql(opts)
             for when in ("old", "new"):
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE _idr_{when}_idents AS SELECT DISTINCT type, value "
@@ -300,6 +269,7 @@ def resolve_identities(
                 )
         lap("index")
         _scope(con, opts, full)
+        refresh_junk(con, opts, None if full else "_idr_touched")
         summary.touched = int(scalar(con, "SELECT count(*) FROM _idr_scope"))
         _components(con, opts)
         con.execute(
@@ -325,12 +295,12 @@ def resolve_identities(
             affected_anon = None
         else:
             # Anonymous ids whose person may have changed, and those of anonymous events
-            # loaded since the last run (a known device browsing again).
+            # loaded since the last run: a known device browsing again, or an identify call
+            # (both ids) that links the device to one more record.
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _idr_anon_ids AS SELECT DISTINCT anonymous_id FROM {ANON} "
                 f"WHERE source_id IN (SELECT source_id FROM _idr_remap) OR source_id IN (SELECT source_id FROM _idr_dirty) "
-                f"UNION SELECT anonymous_id FROM events WHERE _load_id > {wm} AND profile_id IS NULL "
-                f"AND anonymous_id IS NOT NULL"
+                f"UNION SELECT anonymous_id FROM events WHERE _load_id > {wm} AND anonymous_id IS NOT NULL"
             )
             affected_anon = "_idr_anon_ids"
         lap("anonymous")
