@@ -22,7 +22,7 @@ def _plan_table(plan: Any, title: str) -> None:
 
     table = Table(title=title)
     for col in ("kind", "name", "change", "file", "schedule", "members now", "after", "Δ"):
-        table.add_column(col, justify="right" if col in ("members now", "after", "Δ") else "left")
+        table.add_column(col, justify="right" if col in ("members now", "after", "Δ") else "left", overflow="fold")
     colours = {"new": "green", "changed": "yellow", "removed": "red", "unchanged": "dim"}
     for c in plan.changes:
         delta = "-" if c.delta is None else f"{c.delta:+,}"

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["out", "err", "print_arrow", "to_json", "progress_bar"]
 
-out = Console(soft_wrap=True)
+# Piped output (logs, files, CI) gets 160 columns rather than Rich's 80, so tables of
+# segment and tag names are not cut short; a terminal uses its own width.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 

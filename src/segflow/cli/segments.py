@@ -81,13 +81,18 @@ def _results_table(results: list[Any], title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("kind", "name", "status", "members", "entered", "exited", "seconds", "error"):
-        table.add_column(col, justify="right" if col in ("members", "entered", "exited", "seconds") else "left",
-                         no_wrap=col in ("name", "status"))
+    errors = any(r.error for r in results)
+    # Numbers never wrap; on a narrow terminal the names wrap instead (and the error
+    # column is there only when something failed).
+    for col in ("kind", "name", "status", "members", "entered", "exited", "seconds", *(("error",) if errors else ())):
+        number = col in ("members", "entered", "exited", "seconds")
+        table.add_column(col, justify="right" if number else "left", no_wrap=col != "name" and col != "error",
+                         overflow="fold")
     for r in results:
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r.status, "")
         table.add_row(r.kind, r.name, f"[{colour}]{r.status}[/{colour}]", _num(r.members), _num(r.entered),
-                      _num(r.exited), "-" if r.seconds is None else f"{r.seconds:.3f}", r.error or "")
+                      _num(r.exited), "-" if r.seconds is None else f"{r.seconds:.3f}",
+                      *((r.error or "",) if errors else ()))
     out.print(table)
 
 
@@ -165,7 +170,7 @@ def segment_list(project: ProjectOpt = None,
 
     table = Table(title=f"{len(rows)} segments")
     for col in ("segment", "type", "v", "schedule", "next run (UTC)", "members", "last refresh", "as of"):
-        table.add_column(col, justify="right" if col in ("v", "members") else "left")
+        table.add_column(col, justify="right" if col in ("v", "members") else "left", overflow="fold")
     for r in rows:
         table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", _fmt_time(r["next_run"]),
                       f"{r['members']:,}", r["last_status"] or "-", _fmt_time(r["last_as_of"]))
