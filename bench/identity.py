@@ -266,10 +266,13 @@ def render_all(results: Path = RESULTS_DIR) -> str:
         "2.5 M profiles (1 M profiles give 3.9 M rows), beyond what this shared 2-core machine could run.\n"
         "An incremental run reads only the changed records' part of the graph and finds new rows by their\n"
         "load id; the junk values and each anonymous id's person are kept between runs (`identity_junk`,\n"
-        "`anonymous_attached`). Two reads still grow with the shop: the events' `anonymous_id` column when\n"
-        "a device changes person (in this benchmark half the new records log in on a known customer's\n"
-        "device and make it shared), and the identifier index's values; most of the rest is a fixed cost\n"
-        "of some 180 small statements (about 0.25 s), which is why the ratio is higher at 1 M than at 100 k.\n\n"
+        "`anonymous_attached`). What still grows with the shop: reading the events' `anonymous_id` column\n"
+        "when devices change person (here half the new records carry a known customer's device, which\n"
+        "becomes shared), and the `profile_id` column of every re-keyed table when known records change\n"
+        "person (a new record older than the person's records, a value crossing the junk cap) — DuckDB\n"
+        "has no index these lookups could use. At 100 k a fixed cost of about 180 small statements\n"
+        "(some 0.25 s) dominates the incremental run. The full runs' times vary by ±20 % between runs\n"
+        "of the same code on this machine, and the ratio with them.\n\n"
     )
     return intro + "\n".join(render_section(d) for d in runs)
 
