@@ -154,3 +154,14 @@ def test_static_remove_by_a_merged_record_removes_its_person(pair: Workspace) ->
     pair.resolve()
     assert remove_members(pair, "picks", ["B"], at=D2).diff.exited == 1
     assert _rows(pair, MEMBERS) == []
+
+
+def test_a_tag_assigned_again_after_the_merge_stays_with_the_canonical_record_on_undo(pair: Workspace) -> None:
+    assign_tags(pair, "vip", ["B"], value="silver", at=D1)
+    assign_tags(pair, "vip", ["A"], value="gold", at=D2)
+    pair.resolve()
+    assert _rows(pair, TAGS) == [("A", "vip", "gold", "manual", D1, None, "B")]
+    assign_tags(pair, "vip", ["A"], value="platinum", at=D3)  # a change made to the person
+    undo_merge(pair, "B")
+    assert _rows(pair, TAGS) == [("A", "vip", "platinum", "manual", D3, None, None)]
+    assert _rows(pair, "SELECT count(*) FROM identity_folded_tag_assignments") == [(0,)]

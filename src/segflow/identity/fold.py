@@ -17,7 +17,8 @@ Nothing is lost: the group's original rows (already re-keyed) are kept in
 the junk cap, ``--undo-merge``), the originals come back *before* re-keying — if the
 folded row is still as folding wrote it — so each follows its own record, and the rows
 that still collide are folded again. A folded row that changed since (the person left
-the segment, a tag refresh rewrote it) is the newer truth: its originals are dropped.
+the segment, a tag refresh rewrote it) is the newer truth: its originals are dropped,
+and the row stays with the person's canonical record.
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ def _unfold(con: duckdb.DuckDBPyConnection, table: str, cols: dict[str, str], gr
         f"{', '.join('m.' + q(k) for k in spec.keys)} FROM {t} t JOIN _idr_fold_merged m ON {_same(list(cols), 't', 'm')} "
         f"GROUP BY ALL"
     )
+    # A folded row changed since (a tag assigned again to the person): the change was made
+    # to the person, so the row stays with its canonical record when the person splits.
+    stale = (
+        f"EXISTS (SELECT 1 FROM _idr_fold_orig o WHERE {_same(spec.keys, 'o', t)}) "
+        f"AND NOT EXISTS (SELECT 1 FROM _idr_fold_hit h WHERE {_same(spec.keys, 'h', t)})"
+    )
+    con.execute(f"UPDATE {t} SET {SOURCE_COL} = NULL WHERE {SOURCE_COL} <> '' AND {stale}")
     con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM _idr_fold_hit)")
     back = con.execute(
         f"INSERT INTO {t} BY NAME SELECT o.* FROM _idr_fold_orig o "
