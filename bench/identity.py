@@ -69,20 +69,6 @@ class IdentityOptions:
         return f"python bench/run.py identity --profiles {self.profiles} --seed {self.seed}"
 
 
-def _scratch(src: Path, dst: Path) -> Path:
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.mkdir(parents=True)
-    for name in ("segflow.yaml", "schema.yaml"):
-        shutil.copyfile(src / name, dst / name)
-    for folder in ("segments", "tags", "traits", "journeys"):
-        (dst / folder).mkdir()
-    (dst / ".segflow").mkdir()
-    for name in ("warehouse.duckdb", "state.db"):
-        shutil.copyfile(src / ".segflow" / name, dst / ".segflow" / name)
-    return dst
-
-
 def _new_records(shop: Path, out: Path, fraction: float) -> dict[str, int]:
     """Write 1 % of the shop's profiles again under new ids (profiles, identities, events)."""
     import duckdb
@@ -176,7 +162,7 @@ def _same_partition(a: Path, b: str, where: str = "") -> bool:
 def run_identity_suite(opts: IdentityOptions, report: Reporter) -> dict[str, Any]:
     """Run every side (see the module docstring); save and return the figures."""
     from bench.load import LoadOptions
-    from bench.project import ensure_project
+    from bench.project import ensure_project, scratch_copy
 
     report("project", "making or finding the loaded shop")
     root, _ = ensure_project(LoadOptions(profiles=opts.profiles, seed=opts.seed, data=opts.data))
@@ -187,7 +173,7 @@ def run_identity_suite(opts: IdentityOptions, report: Reporter) -> dict[str, Any
     data: dict[str, Any] = {"profiles": opts.profiles, "seed": opts.seed, "command": opts.command,
                             "machine": machine_info(opts.out if opts.out.exists() else None)}
     try:
-        a = _scratch(root, work / "a")
+        a = scratch_copy(root, work / "a")
         full = _timed_resolve(a, opts.idle_timeout, report, "segflow full")
         data["full"] = full
         import segflow
@@ -222,7 +208,7 @@ def run_identity_suite(opts: IdentityOptions, report: Reporter) -> dict[str, Any
         ws.close()
         data["incremental"] = _timed_resolve(a, opts.idle_timeout, report, "segflow incremental")
 
-        b = _scratch(root, work / "b")
+        b = scratch_copy(root, work / "b")
         ws = segflow.open(b)
         for kind in ("profiles", "identities", "events"):
             ws.load(kind, [work / "new" / f"{kind}.csv"])

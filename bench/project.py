@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.load import LoadOptions, ensure_shop
 
-__all__ = ["KINDS", "project_dir", "ensure_project"]
+__all__ = ["KINDS", "project_dir", "ensure_project", "scratch_copy"]
 
 #: Load order: profiles and accounts first, as a user would.
 KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
@@ -63,3 +63,20 @@ def ensure_project(opts: LoadOptions, progress: Callable[[str, float | None], No
     marker.write_text(json.dumps({"seconds": round(time.perf_counter() - started, 1), "loads": summaries},
                                  indent=1), encoding="utf-8")
     return root, manifest
+
+
+def scratch_copy(src: Path, dst: Path) -> Path:
+    """A throw-away copy of the loaded project *src* at *dst* (replaced if present), for
+    suites that change the data: the config files, empty definition folders, and both
+    stores (the schema registry of inferred types lives in the state store)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for name in ("segflow.yaml", "schema.yaml"):
+        shutil.copyfile(src / name, dst / name)
+    for folder in ("segments", "tags", "traits", "journeys"):
+        (dst / folder).mkdir()
+    (dst / ".segflow").mkdir()
+    for name in ("warehouse.duckdb", "state.db"):
+        shutil.copyfile(src / ".segflow" / name, dst / ".segflow" / name)
+    return dst

@@ -153,7 +153,7 @@ def run_rules_suite(opts: RulesOptions, report: Reporter) -> dict[str, Any]:
     pandas_members, sides["pandas"] = _timed(lambda: pandas_rule.members(frames, AS_OF), opts.repeat)
     sides["pandas"]["read_seconds"] = sw.seconds
     sides["pandas"]["event_rows"] = len(frames["events"])
-    del frames
+    frames.clear()  # free the DataFrames before the next side
 
     mautic_members = None
     if opts.mautic:

@@ -46,7 +46,6 @@ from typing import Any
 from bench.common import (
     REPO,
     CpuMeter,
-    fresh_dir,
     machine_info,
     machine_line,
     markdown_table,
@@ -89,24 +88,11 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def _scratch_project(src: Path, dst: Path) -> Path:
-    fresh_dir(dst)
-    for name in ("segflow.yaml", "schema.yaml"):
-        shutil.copyfile(src / name, dst / name)
-    for folder in ("segments", "tags", "traits", "journeys"):
-        (dst / folder).mkdir()
-    (dst / ".segflow").mkdir()
-    shutil.copyfile(src / ".segflow" / "warehouse.duckdb", dst / ".segflow" / "warehouse.duckdb")
-    # the schema registry (inferred attribute types) lives in the state store
-    shutil.copyfile(src / ".segflow" / "state.db", dst / ".segflow" / "state.db")
-    return dst
-
-
 def run_segments_suite(opts: SegmentsOptions, report: Reporter) -> dict[str, Any]:
     import segflow
     from bench.baselines import mautic_rebuild
     from bench.load import LoadOptions
-    from bench.project import ensure_project
+    from bench.project import ensure_project, scratch_copy
     from segflow.definitions.plan import apply
     from segflow.segments.refresh import check_context, compile_segment, refresh
 
@@ -116,7 +102,7 @@ def run_segments_suite(opts: SegmentsOptions, report: Reporter) -> dict[str, Any
     day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(UTC)
     day1 = day2 - timedelta(days=1)
     report("project", "copying the warehouse into a scratch project")
-    root = _scratch_project(src, opts.out / f"segments-{opts.profiles}-{opts.seed}")
+    root = scratch_copy(src, opts.out / f"segments-{opts.profiles}-{opts.seed}")
     ws = segflow.open(root)
     (root / "segments" / f"{SEGMENT}.yaml").write_text(RULE_YAML, encoding="utf-8")
     apply(ws, refresh=False, as_of=day1)

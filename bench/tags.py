@@ -65,20 +65,6 @@ class TagsOptions:
         return f"python bench/run.py tags --profiles {self.profiles} --seed {self.seed} --repeat {self.repeat}"
 
 
-def _scratch_project(src: Path, dst: Path) -> Path:
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.mkdir(parents=True)
-    for name in ("segflow.yaml", "schema.yaml"):
-        shutil.copyfile(src / name, dst / name)
-    for folder in ("segments", "tags", "traits", "journeys"):
-        (dst / folder).mkdir()
-    (dst / ".segflow").mkdir()
-    for name in ("warehouse.duckdb", "state.db"):  # the registry of inferred types is in the state store
-        shutil.copyfile(src / ".segflow" / name, dst / ".segflow" / name)
-    return dst
-
-
 def _rebuild(ws: Any, day: datetime) -> dict[str, float]:
     """The simple side: per computed tag, DELETE all its assignments and INSERT all members."""
     from segflow.tags import check_tag_definitions, load_tag_definitions
@@ -115,7 +101,7 @@ def _snapshot(con: Any) -> set[tuple[Any, ...]]:
 def run_tags_suite(opts: TagsOptions, report: Reporter) -> dict[str, Any]:
     import segflow
     from bench.load import LoadOptions
-    from bench.project import ensure_project
+    from bench.project import ensure_project, scratch_copy
     from segflow.tags import install_templates, refresh_tags
 
     src_before = source_digest()
@@ -124,7 +110,7 @@ def run_tags_suite(opts: TagsOptions, report: Reporter) -> dict[str, Any]:
     day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(timezone.utc)
     day1 = day2 - timedelta(days=1)
     report("project", "copying the warehouse into a scratch project")
-    root = _scratch_project(src, opts.out / f"tags-{opts.profiles}-{opts.seed}")
+    root = scratch_copy(src, opts.out / f"tags-{opts.profiles}-{opts.seed}")
     ws = segflow.open(root)
     install_templates(ws, "ecommerce")
     con = ws.warehouse.con
