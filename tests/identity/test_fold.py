@@ -13,7 +13,7 @@ from segflow.identity.resolve import undo_merge
 from segflow.segments.query import changes
 from segflow.segments.refresh import refresh
 from segflow.segments.static import add_members, remove_members
-from segflow.tags.assign import assign_tags
+from segflow.tags.assign import assign_tags, remove_tags
 from segflow.workspace import Workspace
 
 C1, C2, C3 = "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z", "2023-01-01T00:00:00Z"
@@ -165,3 +165,23 @@ def test_a_tag_assigned_again_after_the_merge_stays_with_the_canonical_record_on
     undo_merge(pair, "B")
     assert _rows(pair, TAGS) == [("A", "vip", "platinum", "manual", D3, None, None)]
     assert _rows(pair, "SELECT count(*) FROM identity_folded_tag_assignments") == [(0,)]
+
+
+def test_tags_assigned_by_a_merged_record_go_to_its_person_and_split_back(pair: Workspace) -> None:
+    pair.resolve()
+    result = assign_tags(pair, "vip", ["B", "nobody"], value="gold", at=D1)
+    assert (result.added, result.unknown) == (1, ["nobody"])
+    assert _rows(pair, TAGS) == [("A", "vip", "gold", "manual", D1, None, "B")]
+    assert pair.preview({"tag": "vip"}).count == 1
+    again = assign_tags(pair, "vip", ["A", "B"], value="gold", at=D2)  # both ids: one person, unchanged
+    assert (again.added, again.unchanged, again.unknown) == (0, 1, [])
+    undo_merge(pair, "B")  # the assignment follows the record it was made through
+    assert _rows(pair, TAGS) == [("B", "vip", "gold", "manual", D1, None, None)]
+
+
+def test_removing_a_tag_by_a_merged_record_removes_it_from_its_person(pair: Workspace) -> None:
+    assign_tags(pair, "vip", ["A"], at=D1)
+    pair.resolve()
+    removed = remove_tags(pair, "vip", ["B"])
+    assert (removed.removed, removed.unknown, removed.not_tagged) == (1, [], 0)
+    assert _rows(pair, TAGS) == []

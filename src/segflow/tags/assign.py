@@ -231,12 +231,13 @@ def assign_tags(
     try:
         # The last occurrence of an id wins, as in a load.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT profile_id, value, expires_at FROM ("
+            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT profile_id, value, expires_at, pos FROM ("
             f"SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY pos DESC) AS rn FROM {_INPUT}) WHERE rn = 1"
         )
         staged = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
         result.repeated = len(rows) - int(staged)
         result.unknown = _unknown_ids(con, table)
+        by_record = _to_persons(con)
         con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
         key = [tag, source]
         result.updated = int(con.execute(
@@ -253,9 +254,12 @@ def assign_tags(
             "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)",
             [when, *key],
         )
+        # After identity resolution a new assignment made through a merged record's id
+        # names that record, so an undo of the merge takes it back with the record.
+        record = (f", {SOURCE_COL}", ", s._record") if by_record else ("", "")
         inserted = con.execute(
-            f"INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
-            f"SELECT s.profile_id, ?, s.value, ?, ?, s.expires_at FROM {_STAGE} AS s WHERE NOT EXISTS ("
+            f"INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at{record[0]}) "
+            f"SELECT s.profile_id, ?, s.value, ?, ?, s.expires_at{record[1]} FROM {_STAGE} AS s WHERE NOT EXISTS ("
             "SELECT 1 FROM tag_assignments t WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ?)",
             [tag, source, when, *key],
         ).fetchall()
@@ -281,10 +285,49 @@ def _input_table(rows: list[tuple[str, str | None, datetime | None]]) -> pa.Tabl
     })
 
 
+#: Column of re-keyed tables naming the source record (segflow.identity.store.SOURCE_COL).
+SOURCE_COL = "_source_profile_id"
+
+
+def _resolved(con: Any) -> bool:
+    """Whether identity resolution ran: a ``profile_map`` and a record column on tag_assignments."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' AND "
+        "((table_name = 'profile_map' AND column_name = 'source_id') OR "
+        "(table_name = 'tag_assignments' AND column_name = ?))", [SOURCE_COL]).fetchall()
+    return int(found[0][0]) == 2
+
+
+def _to_persons(con: Any) -> bool:
+    """After identity resolution, an id of a merged record stands for its person: the
+    staged rows are re-keyed to canonical ids (the last given row per person wins) and
+    ``_record`` names the merged record when only such a record was given. Returns
+    whether that happened."""
+    if not _resolved(con):
+        return False
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_STAGE}_persons AS SELECT profile_id, value, expires_at, pos, _record FROM ("
+        "SELECT coalesce(m.canonical_id, s.profile_id) AS profile_id, s.value, s.expires_at, s.pos, "
+        "CASE WHEN m.canonical_id <> s.profile_id THEN s.profile_id END AS _record, "
+        "row_number() OVER (PARTITION BY coalesce(m.canonical_id, s.profile_id) ORDER BY s.pos DESC) AS rn "
+        f"FROM {_STAGE} s LEFT JOIN profile_map m ON m.source_id = s.profile_id) WHERE rn = 1"
+    )
+    con.execute(f"DROP TABLE {_STAGE}")
+    con.execute(f"ALTER TABLE {_STAGE}_persons RENAME TO {_STAGE}")
+    return True
+
+
+def _known(con: Any) -> str:
+    """The ids that name a profile: its own, and (after resolution) any merged record's."""
+    if _resolved(con):
+        return "SELECT profile_id FROM profiles UNION ALL SELECT source_id FROM profile_map"
+    return "SELECT profile_id FROM profiles"
+
+
 def _unknown_ids(con: Any, table: pa.Table) -> list[str]:
     rows = con.execute(
         f"SELECT profile_id FROM (SELECT profile_id, min(pos) AS pos FROM {_INPUT} GROUP BY profile_id) "
-        "WHERE profile_id NOT IN (SELECT profile_id FROM profiles) ORDER BY pos"
+        f"WHERE profile_id NOT IN ({_known(con)}) ORDER BY pos"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -328,12 +371,16 @@ def remove_tags(
     con.execute("BEGIN TRANSACTION")
     try:
         result.unknown = _unknown_ids(con, table)
+        # The persons meant: a merged record's id stands for its person after resolution.
+        persons = (f"SELECT DISTINCT coalesce(m.canonical_id, i.profile_id) AS profile_id FROM {_INPUT} i "
+                   "LEFT JOIN profile_map m ON m.source_id = i.profile_id") if _resolved(con) else \
+            f"SELECT DISTINCT profile_id FROM {_INPUT}"
         result.not_tagged = int(con.execute(
-            f"SELECT count(DISTINCT i.profile_id) FROM {_INPUT} i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
+            f"SELECT count(*) FROM ({persons}) i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
             f"AND NOT EXISTS (SELECT 1 FROM tag_assignments t WHERE t.profile_id = i.profile_id AND t.tag = ?"
             f"{sources.replace('source', 't.source')})", params).fetchall()[0][0])
         deleted = con.execute(
-            f"DELETE FROM tag_assignments WHERE tag = ?{sources} AND profile_id IN (SELECT profile_id FROM {_INPUT})",
+            f"DELETE FROM tag_assignments WHERE tag = ?{sources} AND profile_id IN (SELECT profile_id FROM ({persons}))",
             params,
         ).fetchall()
         result.removed = int(deleted[0][0]) if deleted else 0
