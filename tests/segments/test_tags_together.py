@@ -10,8 +10,6 @@ from segflow.errors import SegflowError
 from segflow.segments.refresh import refresh
 from segflow.workspace import Workspace
 
-pytest.importorskip("segflow.tags")
-
 
 def _tagged(ws: Workspace, tag: str) -> set[str]:
     return {r[0] for r in ws.warehouse.con.execute(
