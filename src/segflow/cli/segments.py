@@ -360,8 +360,7 @@ def demo_step(root: Path) -> None:
 
     with _open(root) as ws:
         written, installed, result = run_demo_segments(ws)
-    if installed is not None:
-        out.print(f"Installed the e-commerce tag templates ({len(getattr(installed, 'written', []) or [])} files)")
+    out.print(f"Installed the e-commerce tag templates ({len(installed.written)} files)")
     out.print(f"Wrote {len(written)} example segments to {root / 'segments'}; applied "
               f"{len(result.plan.pending)} definitions")
     if result.refreshed:

@@ -132,21 +132,13 @@ def check_definitions(ws: Workspace, defs: ProjectDefinitions) -> None:
     rules: list[tuple[str, str, Any, str | None]] = [
         (s.file or f"segments/{n}.yaml", "rule", s.rule, n) for n, s in defs.segments.items() if s.rule is not None
     ]
-    tags_module = None
-    if defs.tags:
-        from segflow.segments.refresh import tags_module as _tags
+    if defs.tags:  # the tags module checks its own rules (cases, SQL) with file and path
+        from segflow.tags import check_tag_definitions
 
-        tags_module = _tags()
-    if tags_module is not None and hasattr(tags_module, "check_tag_definitions"):
-        try:  # the tags module checks its own rules (cases, SQL) with file and path
-            tags_module.check_tag_definitions(ws, defs.tags, assume_traits=True)
+        try:
+            check_tag_definitions(ws, defs.tags, assume_traits=True)
         except SegflowError as exc:
             problems.extend(line for line in str(exc).splitlines() if line.strip())
-    else:
-        for name, tag in defs.tags.items():
-            rule = getattr(tag, "rule", None)
-            if isinstance(rule, (dict, list)):
-                rules.append((getattr(tag, "file", None) or f"tags/{name}", "rule", rule, None))
     first_path = None
     for where, key, rule, segment_name in rules:
         try:

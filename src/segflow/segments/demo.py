@@ -71,15 +71,10 @@ def demo_segments(ws: Workspace) -> list[str]:
 
 
 def install_tag_templates(ws: Workspace, template: str = "ecommerce") -> Any:
-    """Install the tags module's *template* when it offers an installer; None otherwise."""
-    from segflow.segments.refresh import tags_module
+    """Install the tag templates *template* (:func:`segflow.tags.install_templates`)."""
+    from segflow.tags import install_templates
 
-    tags = tags_module()
-    for attr in ("install_template", "install_templates"):
-        fn = getattr(tags, attr, None) if tags is not None else None
-        if fn is not None:
-            return fn(ws, template)
-    return None
+    return install_templates(ws, template)
 
 
 def run_demo_segments(ws: Workspace) -> tuple[list[str], Any, ApplyResult]:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from segflow.rules.check import CheckContext
     from segflow.workspace import Workspace
 
-__all__ = ["RefreshResult", "applied_tags", "check_context", "refresh", "tags_module", "utc"]
+__all__ = ["RefreshResult", "applied_tags", "check_context", "refresh", "utc"]
 
 #: ``progress(node, index, total)`` before each definition is refreshed.
 RefreshProgress = Callable[[Node, int, int], None]
@@ -57,21 +57,11 @@ def utc(value: datetime | None) -> datetime:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def tags_module() -> Any | None:
-    """``segflow.tags`` when it provides ``refresh_tags`` and ``load_tag_definitions``, else None."""
-    try:
-        from segflow import tags
-    except ImportError:
-        return None
-    if hasattr(tags, "refresh_tags") and hasattr(tags, "load_tag_definitions"):
-        return tags
-    return None
-
-
 def applied_tags(ws: Workspace) -> dict[str, Any]:
-    """The tag definitions in ``tags/`` (empty when the tags module is not installed)."""
-    tags = tags_module()
-    return dict(tags.load_tag_definitions(ws.root)) if tags is not None else {}
+    """The tag definitions in ``tags/``."""
+    from segflow.tags import load_tag_definitions
+
+    return dict(load_tag_definitions(ws.root))
 
 
 def check_context(ws: Workspace, segments: dict[str, Any], tags: dict[str, Any], *,
@@ -97,18 +87,15 @@ def compile_segment(ws: Workspace, ctx: CheckContext, seg: Any, as_of: datetime)
 
 
 def _refresh_tag(ws: Workspace, name: str, as_of: datetime, trigger: str, worker: str | None) -> RefreshResult:
-    tags = tags_module()
-    if tags is None:
-        raise DefinitionError(f"tag {name!r} cannot be refreshed: the tags module (segflow.tags) is not installed",
-                              code="no_tags_module")
     from segflow.definitions.versions import current_versions
+    from segflow.tags import refresh_tags
 
     applied = current_versions(ws.state, "tag").get(("tag", name))
     run_id = runs.start_run(ws.state, kind="tag", name=name, version=applied.version if applied else None,
                             trigger=trigger, as_of=as_of, worker=worker)
     started = time.perf_counter()
     try:
-        out = tags.refresh_tags(ws, [name], as_of=as_of)
+        out = refresh_tags(ws, [name], as_of=as_of)
     except Exception as exc:
         seconds = time.perf_counter() - started
         runs.finish_run(ws.state, run_id, status="failed", seconds=seconds, error=_message(exc))
