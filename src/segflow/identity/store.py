@@ -87,6 +87,17 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return rows[0][0] if rows else None
 
 
+def resolved_for(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether identity resolution has run and re-keys *table*: ``profile_map`` exists and
+    *table* has the record column (:data:`SOURCE_COL`). Then an id given by a user may be a
+    merged record's, standing for its person."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
+        "((table_name = ? AND column_name = 'source_id') OR (table_name = ? AND column_name = ?))",
+        [MAP, table, SOURCE_COL]).fetchall()
+    return int(found[0][0]) == 2
+
+
 def stamp(column: str) -> str:
     """The name of the stamp column of *column* in ``source_profiles``."""
     return f"_ts_{column}"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError
 from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_name, staging_sql
-from segflow.ingest.merge import merge_staged
+from segflow.ingest.merge import _scalar, merge_staged
 from segflow.ingest.readers import detect_format, open_source
 from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
 from segflow.ingest.readers import sql_string
@@ -263,11 +263,6 @@ def load_file(
         rejects_file=summary.rejects_file,
     )
     return summary
-
-
-def _scalar(con: Any, sql: str) -> int:
-    rows = con.execute(sql).fetchall()  # fetchall: DuckDB keeps a partly fetched result open
-    return int(rows[0][0] or 0)
 
 
 def _drop_temp(con: Any, source: Any, tag: str, staged: str) -> None:

@@ -143,8 +143,9 @@ def _to_persons(con: duckdb.DuckDBPyConnection) -> None:
     """After identity resolution (``profile_map``), an id of a merged record stands for its
     person: ``_IDS`` becomes one row per person, naming the record in
     ``_source_profile_id`` when only merged records of that person were given."""
-    have = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = 'profile_map'")
-    if not have.fetchall()[0][0] or "_source_profile_id" not in _column_names(con, MEMBERS_TABLE):
+    from segflow.identity.store import resolved_for
+
+    if not resolved_for(con, MEMBERS_TABLE):
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_IDS}_mapped AS SELECT coalesce(m.canonical_id, i.profile_id) AS "
                 "profile_id, CASE WHEN bool_or(m.canonical_id IS NULL OR m.canonical_id = i.profile_id) THEN NULL "

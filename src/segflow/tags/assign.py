@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError, QueryError, SchemaError
+from segflow.identity.store import SOURCE_COL, resolved_for
 from segflow.rules.parse import parse_duration
 from segflow.tags.definition import SOURCES, TAGS_DIR, TagDefinition, check_tag_name, load_tag_definitions
 
@@ -285,17 +286,8 @@ def _input_table(rows: list[tuple[str, str | None, datetime | None]]) -> pa.Tabl
     })
 
 
-#: Column of re-keyed tables naming the source record (segflow.identity.store.SOURCE_COL).
-SOURCE_COL = "_source_profile_id"
-
-
 def _resolved(con: Any) -> bool:
-    """Whether identity resolution ran: a ``profile_map`` and a record column on tag_assignments."""
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND schema_name = 'main' AND "
-        "((table_name = 'profile_map' AND column_name = 'source_id') OR "
-        "(table_name = 'tag_assignments' AND column_name = ?))", [SOURCE_COL]).fetchall()
-    return int(found[0][0]) == 2
+    return resolved_for(con, "tag_assignments")
 
 
 def _to_persons(con: Any) -> bool:
