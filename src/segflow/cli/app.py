@@ -119,7 +119,7 @@ def load(
     out.print(table)
     for s in summaries:
         if s.new_attributes:
-            out.print(f"New attributes (inferred): " + ", ".join(f"{k} {v}" for k, v in s.new_attributes.items()))
+            out.print("New attributes (inferred): " + ", ".join(f"{k} {v}" for k, v in s.new_attributes.items()))
         if s.rejects_file:
             out.print(f"Rejected rows of {Path(s.file).name}: [bold]{s.rejects_file}[/bold]")
 

@@ -21,7 +21,6 @@ from segflow.warehouse.base import quote_ident as q
 if TYPE_CHECKING:
     import duckdb
 
-    from segflow.schema.registry import Attribute
 
 __all__ = ["Target", "staging_sql", "infer_types", "KEY_HASH", "REJECTS_COLUMNS", "raw_name"]
 

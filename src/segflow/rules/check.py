@@ -30,7 +30,6 @@ from segflow.rules.ast import (
     Not,
     Op,
     Orders,
-    PropFilter,
     Sample,
     SegmentRef,
     Subscribed,
