@@ -79,6 +79,8 @@ from segflow.schema.types import AttributeType as T
 __all__ = ["RuleCompiler", "compile_rule", "compile_sql"]
 
 _DAY = 86400
+#: The order comparisons and their sqlglot nodes.
+_ORDERED: dict[Op, type[exp.Expr]] = {Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}
 #: Aggregates that are 0 over no rows (the others are missing, so every test on them fails).
 _ZERO_WHEN_EMPTY = (AggFunc.COUNT, AggFunc.SUM, AggFunc.DISTINCT_DAYS)
 
@@ -365,8 +367,8 @@ class RuleCompiler:
         if op is Op.IN:
             return exp.In(this=value, expressions=[self.literal(x, c.path) for x in v])  # type: ignore[union-attr]
         ordered = self.sql.text_order(value) if vtype is T.STRING else value
-        if op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
-            cls = {Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}[op]
+        if op in _ORDERED:
+            cls = _ORDERED[op]
             return cls(this=ordered, expression=self.literal(v, c.path))
         if op is Op.BETWEEN:
             low, high = v  # type: ignore[misc,str-unpack]
@@ -662,8 +664,8 @@ class RuleCompiler:
         elif op is Op.BETWEEN:
             low, high = v  # type: ignore[misc]
             cond = exp.Between(this=total, low=scaled(low), high=scaled(high))
-        elif op in (Op.GT, Op.GTE, Op.LT, Op.LTE):
-            cls = {Op.GT: exp.GT, Op.GTE: exp.GTE, Op.LT: exp.LT, Op.LTE: exp.LTE}[op]
+        elif op in _ORDERED:
+            cls = _ORDERED[op]
             cond = cls(this=total, expression=scaled(v))
         else:
             raise RuleError([Problem("unsupported_operator", c.path, f"{op.value} cannot be used on avg")])
