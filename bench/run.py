@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="before each side wait up to this many seconds for other processes to go quiet")
     rl.add_argument("--no-mautic", action="store_true", help="skip the Mautic-style PostgreSQL side")
     rl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
-    sg = suites.add_parser("segments", help="refresh a ~20% segment after a day of events vs a Mautic-style rebuild")
+    sg = suites.add_parser("segments", help="refresh a ~20%% segment after a day of events vs a Mautic-style rebuild")
     sg.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
     sg.add_argument("--seed", type=int, default=0, help="generator seed")
     sg.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--idle-timeout", type=float, default=60.0,
                     help="before each side wait up to this many seconds for other processes to go quiet")
     tg.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
-    idn = suites.add_parser("identity", help="segflow resolve vs networkx; incremental 1 % new records vs full")
+    idn = suites.add_parser("identity", help="segflow resolve vs networkx; incremental 1 %% new records vs full")
     idn.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     idn.add_argument("--seed", type=int, default=0, help="generator seed")
     idn.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError
-from segflow.ingest.cleaning import REJECTS_COLUMNS, Target, infer_types, raw_name, staging_sql
+from segflow.ingest.cleaning import RAW_CELLS, REJECTS_COLUMNS, Target, infer_types, staging_sql
 from segflow.ingest.merge import _scalar, merge_staged
 from segflow.ingest.readers import detect_format, open_source
 from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
@@ -218,10 +218,11 @@ def load_file(
         with _ProgressPoller(con, "merge", progress):
             counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
         staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0])
-        ours = con.execute(
-            f"SELECT rowid, _reason, {', '.join(raw_name(i) for i in range(len(source.columns))) or 'NULL'}"
-            f"{', _line_text' if fmt == 'jsonl' else ''} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
-        ).fetchall()
+        ours = [
+            (rowid, reason, *cells) for rowid, reason, cells in con.execute(
+                f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
+            ).fetchall()
+        ]
         summary.rows = staged_rows + len(parser_rejects)
         summary.rejected = len(ours) + len(parser_rejects)
         summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
