@@ -137,8 +137,14 @@ class KindResult:
 # -- the shop ---------------------------------------------------------------
 
 
+def size_tag(profiles: int, seed: int, days: int = 365) -> str:
+    """``<profiles>-<seed>``, plus ``-d<days>`` for a history other than a year: the name
+    of a shop's (and its project's) cache folder and of the suites' result files."""
+    return f"{profiles}-{seed}" + (f"-d{days}" if days != 365 else "")
+
+
 def shop_dir(opts: LoadOptions) -> Path:
-    return opts.data / f"shop-{opts.profiles}-{opts.seed}"
+    return opts.data / f"shop-{size_tag(opts.profiles, opts.seed, opts.days)}"
 
 
 def ensure_shop(opts: LoadOptions, progress: Callable[[str, float], None] | None = None) -> tuple[Path, dict[str, Any]]:

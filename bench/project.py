@@ -1,7 +1,7 @@
 """A loaded segflow project of the synthetic shop, made once and reused by the suites
 that query a warehouse (rules, segments, identity).
 
-``bench/data/project-<profiles>-<seed>/`` is a normal project folder: ``segflow.init``
+``bench/data/project-<profiles>-<seed>[-d<days>]/`` is a normal project folder: ``segflow.init``
 then ``ws.load`` of every kind file of ``bench/data/shop-<profiles>-<seed>/``. It holds a
 ``loaded.json`` (the load summaries) once complete; a folder without it is redone.
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load import LoadOptions, ensure_shop
+from bench.load import LoadOptions, ensure_shop, size_tag
 
 __all__ = ["KINDS", "project_dir", "ensure_project", "scratch_copy"]
 
@@ -27,8 +27,8 @@ KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items"
 SETTINGS = {"timezone": "Asia/Shanghai", "default_phone_country": "CN"}
 
 
-def project_dir(data: Path, profiles: int, seed: int) -> Path:
-    return data / f"project-{profiles}-{seed}"
+def project_dir(data: Path, profiles: int, seed: int, days: int = 365) -> Path:
+    return data / f"project-{size_tag(profiles, seed, days)}"
 
 
 def ensure_project(opts: LoadOptions, progress: Callable[[str, float | None], None] | None = None
@@ -41,7 +41,7 @@ def ensure_project(opts: LoadOptions, progress: Callable[[str, float | None], No
     import segflow
 
     shop, manifest = ensure_shop(opts)
-    root = project_dir(opts.data, opts.profiles, opts.seed)
+    root = project_dir(opts.data, opts.profiles, opts.seed, opts.days)
     marker = root / "loaded.json"
     if marker.exists():
         return root, manifest

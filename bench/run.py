@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     pj = suites.add_parser("project", help="make (or find) the loaded project of a shop, for the query suites")
     pj.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
     pj.add_argument("--seed", type=int, default=0, help="generator seed")
+    pj.add_argument("--days", type=int, default=365, help="days of history")
     pj.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
     rl = suites.add_parser("rules", help="a 6-condition segment rule: segflow vs floor, pandas, Mautic-style")
     rl.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
@@ -91,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     idn = suites.add_parser("identity", help="segflow resolve vs networkx; incremental 1 %% new records vs full")
     idn.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     idn.add_argument("--seed", type=int, default=0, help="generator seed")
+    idn.add_argument("--days", type=int, default=365,
+                     help="days of history (fewer days: same identifiers, fewer events)")
     idn.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
     idn.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
     idn.add_argument("--new-fraction", type=float, default=0.01, help="new records for the incremental run")
@@ -229,7 +232,7 @@ def run_project(args: argparse.Namespace) -> int:
     from bench.load import LoadOptions
     from bench.project import ensure_project
 
-    opts = LoadOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve())
+    opts = LoadOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), days=args.days)
     with _progress() as bar:
         tid = bar.add_task("project", total=1.0, stage="")
 
@@ -327,7 +330,7 @@ def run_tags(args: argparse.Namespace) -> int:
 def run_identity(args: argparse.Namespace) -> int:
     from bench.identity import IdentityOptions, result_rows, run_identity_suite
 
-    opts = IdentityOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),
+    opts = IdentityOptions(profiles=args.profiles, seed=args.seed, days=args.days, data=args.data.resolve(), out=args.out.resolve(),
                            new_fraction=args.new_fraction, idle_timeout=args.idle_timeout, docs=not args.no_docs)
     with console.status("identity") as status:
         def report(side: str, stage: str) -> None:

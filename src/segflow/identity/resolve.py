@@ -172,20 +172,23 @@ def _scope(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) ->
     )
 
 
-def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
+def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, full: bool) -> None:
     """``_idr_newmap(source_id, canonical_id)`` for every source in ``_idr_scope``."""
     import numpy as np
     import pyarrow as pa
 
     xcond, params = merge_edges_sql(opts, "x")
+    # Integer codes for scipy: any numbering will do (the person's id is chosen by its own
+    # order below), so rows are numbered as they come — no sort of the ids.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _idr_codes AS SELECT source_id, "
-        "(row_number() OVER (ORDER BY source_id) - 1)::BIGINT AS code FROM _idr_scope"
+        "CREATE OR REPLACE TEMP TABLE _idr_codes AS SELECT source_id, (row_number() OVER () - 1)::BIGINT AS code "
+        "FROM _idr_scope"
     )
+    # A full run's scope is every source: no need to look each index row up in it.
+    in_scope = "" if full else "x.source_id IN (SELECT source_id FROM _idr_scope) AND "
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_cand AS SELECT DISTINCT x.source_id, x.type, x.value FROM {INDEX} x "
-        f"WHERE x.source_id IN (SELECT source_id FROM _idr_scope) AND {xcond} "
-        f"AND x.source_id NOT IN (SELECT source_id FROM _idr_pins)",
+        f"WHERE {in_scope}{xcond} AND x.source_id NOT IN (SELECT source_id FROM _idr_pins)",
         params,
     )
     # The cap counts every source holding the value, in scope or not (see .junk).
@@ -193,15 +196,19 @@ def _components(con: duckdb.DuckDBPyConnection, opts: IdentityOptions) -> None:
         f"CREATE OR REPLACE TEMP TABLE _idr_junk AS SELECT j.type, j.value, j.sources AS n FROM {JUNK} j "
         f"SEMI JOIN (SELECT DISTINCT type, value FROM _idr_cand) c ON c.type = j.type AND c.value = j.value"
     )
-    edges = con.execute(
-        "SELECT c.code, (dense_rank() OVER (ORDER BY e.type, e.value) - 1)::BIGINT AS ident FROM _idr_cand e "
-        "JOIN _idr_codes c USING (source_id) "
+    # Identifier codes the same way: a hash DISTINCT, numbered as it comes.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _idr_idents AS SELECT type, value, (row_number() OVER () - 1)::BIGINT AS ident "
+        "FROM (SELECT DISTINCT type, value FROM _idr_cand) e "
         "WHERE NOT EXISTS (SELECT 1 FROM _idr_junk j WHERE j.type = e.type AND j.value = e.value)"
+    )
+    edges = con.execute(
+        "SELECT c.code, i.ident FROM _idr_cand e JOIN _idr_codes c USING (source_id) "
+        "JOIN _idr_idents i ON i.type = e.type AND i.value = e.value"
     ).fetchnumpy()
     n_sources = int(scalar(con, "SELECT count(*) FROM _idr_codes"))
-    src, ident = edges["code"], edges["ident"]
-    n_idents = int(ident.max()) + 1 if len(ident) else 0
-    labels = component_labels(n_sources, n_idents, src, ident)
+    n_idents = int(scalar(con, "SELECT count(*) FROM _idr_idents"))
+    labels = component_labels(n_sources, n_idents, edges["code"], edges["ident"])
     codes = np.arange(n_sources, dtype=np.int64)
     con.register("_idr_labels_arrow", pa.table({"code": codes, "label": labels}))
     con.execute(
@@ -271,7 +278,7 @@ def resolve_identities(
         _scope(con, opts, full)
         refresh_junk(con, opts, None if full else "_idr_touched")
         summary.touched = int(scalar(con, "SELECT count(*) FROM _idr_scope"))
-        _components(con, opts)
+        _components(con, opts, full)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_remap AS SELECT n.source_id, n.canonical_id, "
             f"coalesce(o.canonical_id, n.source_id) AS old_canonical, o.source_id IS NOT NULL AS known FROM _idr_newmap n "
