@@ -222,17 +222,22 @@ def test_fixed_rejects_file_reloads_as_is(project: Workspace, write) -> None:
     assert project.sql("SELECT count(*) AS n FROM profiles").to_pylist() == [{"n": 2}]
 
 
-def test_a_failure_mid_load_leaves_nothing(project: Workspace, write, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("step", ["load_straight", "merge_staged"])
+def test_a_failure_mid_load_leaves_nothing(project: Workspace, write, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Ctrl-C after the rows are written, on the straight path (insert-only kinds from CSV)
+    and on the staged one (taken here by making the straight path decline)."""
     import segflow.ingest.loader as loader
 
     project.load("events", [write("a.csv", "event_id,profile_id,event,ts\na1,p1,login,2026-01-01\n")])
-    real_merge = loader.merge_staged
+    real = getattr(loader, step)
 
-    def merge_then_crash(*args, **kwargs):
-        real_merge(*args, **kwargs)  # rows are in the table inside the transaction...
+    def write_then_crash(*args, **kwargs):
+        real(*args, **kwargs)  # rows are in the table inside the transaction...
         raise KeyboardInterrupt  # ...when the user presses Ctrl-C
 
-    monkeypatch.setattr(loader, "merge_staged", merge_then_crash)
+    monkeypatch.setattr(loader, step, write_then_crash)
+    if step == "merge_staged":
+        monkeypatch.setattr(loader, "straight_key", lambda *a: None)
     big = "event_id,profile_id,event,ts,extra_col\n" + "".join(f"b{i},p{i},login,2026-01-02,{i}\n" for i in range(1000))
     with pytest.raises(KeyboardInterrupt):
         project.load("events", [write("b.csv", big)])

@@ -28,6 +28,7 @@ from segflow.errors import LoadError
 from segflow.ingest.cleaning import RAW_CELLS, REJECTS_COLUMNS, Target, infer_types, staging_sql
 from segflow.ingest.merge import _scalar, merge_staged
 from segflow.ingest.readers import detect_format, open_source, sql_string
+from segflow.ingest.straight import load_straight, straight_key
 from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
@@ -190,8 +191,39 @@ def load_file(
     summary.load_id = load_id
     staged = f"_staged_{tag}"
     rejects_out: Path | None = None
+    sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
+    carrier = straight_key(kind, targets, fmt)
+    if carrier is not None:
+        # Insert-only kinds from CSV go straight into their table (see .straight); when the
+        # row ids cannot serve as line ordinals, the load is rolled back and staged instead.
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for col, type_ in inferred.items():
+                wh.add_column(kind.name, col, type_)
+            with _ProgressPoller(con, "read", progress):
+                straight = load_straight(con, kind, targets, sql, load_id, carrier)
+            if straight is None:
+                con.execute("ROLLBACK")
+            else:
+                parser_rejects = _parser_rejects(con, source, path)
+                counts, staged_rows, ours = straight
+                rejects_out = _finish(ws, summary, kind, path, fmt, source.columns, counts, staged_rows, ours,
+                                      parser_rejects, rejects_path, tag, progress, None)
+                con.execute("COMMIT")
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
+            if rejects_out is not None:
+                Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
+            _drop_temp(con, source, tag, staged)
+            raise
+        if straight is None:
+            _drop_temp(con, source, tag, staged)
+            source = open_source(con, path, fmt, tag)
+        else:
+            _drop_temp(con, source, tag, staged)
+            return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
     try:
-        sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.
         with _ProgressPoller(con, "read", progress):
@@ -222,18 +254,8 @@ def load_file(
                 f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
             ).fetchall()
         ]
-        summary.rows = staged_rows + len(parser_rejects)
-        summary.rejected = len(ours) + len(parser_rejects)
-        summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
-        summary.accepted = counts.inserted + counts.updated
-        if summary.rejected:
-            if progress:
-                progress("rejects", None)
-            counted = newlines.result() if newlines is not None else None
-            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows, counted)
-            rejects_out = _rejects_path(ws, kind, path, rejects_path)
-            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
-            summary.rejects_file = str(rejects_out)
+        rejects_out = _finish(ws, summary, kind, path, fmt, source.columns, counts, staged_rows, ours,
+                              parser_rejects, rejects_path, tag, progress, newlines)
         con.execute("COMMIT")
     except BaseException as exc:
         con.execute("ROLLBACK")
@@ -245,14 +267,47 @@ def load_file(
         _drop_temp(con, source, tag, staged)
         if counter is not None:
             counter.shutdown(wait=True, cancel_futures=True)
+    return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
+
+
+def _finish(
+    ws: Workspace, summary: LoadSummary, kind: Kind, path: Path, fmt: str, columns: list[str], counts: Any,
+    staged_rows: int, ours: list[tuple[Any, ...]], parser_rejects: list[tuple[int, str, str]],
+    rejects_path: str | Path | None, tag: str, progress: Progress | None,
+    newlines: Future[tuple[int, bool]] | None,
+) -> Path | None:
+    """Fill *summary* from the merge's counts and write the rejects file (under a temporary
+    name, renamed by :func:`_done` after the commit); return its final path."""
+    summary.rows = staged_rows + len(parser_rejects)
+    summary.rejected = len(ours) + len(parser_rejects)
+    summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
+    summary.accepted = counts.inserted + counts.updated
+    if not summary.rejected:
+        return None
+    if progress:
+        progress("rejects", None)
+    counted = newlines.result() if newlines is not None else None
+    rejects = _rejects(path, fmt, columns, ours, parser_rejects, staged_rows, counted)
+    rejects_out = _rejects_path(ws, kind, path, rejects_path)
+    write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), columns, rejects, skip=REJECTS_COLUMNS)
+    summary.rejects_file = str(rejects_out)
+    return rejects_out
+
+
+def _done(
+    ws: Workspace, summary: LoadSummary, rejects_out: Path | None, tag: str, inferred: dict[str, AttributeType],
+    registry: Any, kind: Kind, started: float,
+) -> LoadSummary:
+    """After the commit: the rejects file under its name, new attributes, the load's record."""
     if rejects_out is not None:
         os.replace(str(rejects_out) + f".{tag}", rejects_out)
     for col, type_ in inferred.items():
         registry.record_inferred(kind.name, col, type_)
         summary.new_attributes[col] = type_.value
     summary.seconds = round(time.perf_counter() - started, 3)
+    assert summary.load_id is not None
     ws.state.finish_load(
-        load_id,
+        summary.load_id,
         status="ok",
         rows=summary.rows,
         accepted=summary.accepted,
@@ -287,6 +342,12 @@ def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, s
                 code="bad_encoding",
                 path=f"{path}:{line}",
             )
+    # DuckDB reports one error per surplus cell of a row (a row with 3 cells too many gives
+    # 3): one reject per row, with the first message, or the row would count 3 times.
+    first: dict[int, tuple[Any, ...]] = {}
+    for row in rows:
+        first.setdefault(int(row[4]), row)
+    rows = [first[offset] for offset in sorted(first)]
     # DuckDB's own line count skips line breaks inside quotes; the byte offset is exact.
     lines = lines_at_offsets(path, [int(offset) for *_, offset in rows])
     return [
