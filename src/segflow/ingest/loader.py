@@ -196,6 +196,10 @@ def load_file(
     if carrier is not None:
         # Insert-only kinds from CSV go straight into their table (see .straight); when the
         # row ids cannot serve as line ordinals, the load is rolled back and staged instead.
+        # The rejects' line numbers need the file's newline count: count it while DuckDB
+        # reads the same file (the two reads share the page cache).
+        straight_counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-newlines")
+        straight_newlines = straight_counter.submit(count_newlines, path)
         con.execute("BEGIN TRANSACTION")
         try:
             for col, type_ in inferred.items():
@@ -208,7 +212,7 @@ def load_file(
                 parser_rejects = _parser_rejects(con, source, path)
                 counts, staged_rows, ours = straight
                 rejects_out = _finish(ws, summary, kind, path, fmt, source.columns, counts, staged_rows, ours,
-                                      parser_rejects, rejects_path, tag, progress, None)
+                                      parser_rejects, rejects_path, tag, progress, straight_newlines)
                 con.execute("COMMIT")
         except BaseException as exc:
             con.execute("ROLLBACK")
@@ -217,12 +221,12 @@ def load_file(
                 Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
             _drop_temp(con, source, tag, staged)
             raise
-        if straight is None:
-            _drop_temp(con, source, tag, staged)
-            source = open_source(con, path, fmt, tag)
-        else:
-            _drop_temp(con, source, tag, staged)
+        finally:
+            straight_counter.shutdown(wait=True, cancel_futures=True)
+        _drop_temp(con, source, tag, staged)
+        if straight is not None:
             return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
+        source = open_source(con, path, fmt, tag)
     try:
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.

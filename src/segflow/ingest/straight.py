@@ -8,11 +8,12 @@ straight into the kind's table inside the load's transaction, marked by its ``_l
 
 * a good row: the load id;
 * a rejected row: ``-load id``, with its reason and raw cells as JSON in the first text key
-  column (its other columns are whatever cleaning made of them);
-* a good row whose key is already stored: :data:`_KNOWN` minus the load id.
+  column (its other columns are whatever cleaning made of them).
 
-Marked rows are then read back and deleted, and repeats of a key within the file are
-collapsed (the first row of the file wins, as in :mod:`.merge`). A row's row id minus the
+The statement is a plain scan → clean → insert pipeline, with no join that could reorder
+rows. Afterwards rejected rows are read back and deleted; rows whose key an earlier load
+stored are deleted as duplicates; repeats of a key within the file are collapsed (the
+first row of the file wins, as in :mod:`.merge`). A row's row id minus the
 statement's first row id is its record ordinal in the file, which is what the rejects'
 line numbers need. That holds when the statement's rows are contiguous and as many as
 the file's records; the load checks both and otherwise returns ``None`` so that the
@@ -37,10 +38,7 @@ if TYPE_CHECKING:
 
     from segflow.ingest.cleaning import Target
 
-__all__ = ["straight_key", "load_straight"]
-
-#: Base of the mark for good rows whose key is already stored (far below any -load id).
-_KNOWN = -(1 << 62)
+__all__ = ["load_straight", "straight_key"]
 
 
 def straight_key(kind: Kind, targets: list[Target], fmt: str) -> str | None:
@@ -67,26 +65,15 @@ def load_straight(
     table = q(kind.name)
     cols = [t.name for t in targets]
     key = list(kind.key)
-    known = f"{_KNOWN} + {int(load_id)}"
-    table_empty = _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
-    if table_empty:
-        stored, mark_known = "", ""
-    else:
-        # Keys already stored: a LEFT JOIN keeps every row (and so the ordinals).
-        on = " AND ".join(f"k.{q(c)} = s.{q(c)}" for c in key)
-        stored = f" LEFT JOIN (SELECT DISTINCT {', '.join(q(c) for c in key)}, TRUE AS _stored FROM {table}) k ON {on}"
-        mark_known = f"WHEN k._stored THEN {known} "
-    payload = f"to_json({{'r': s._reason, 'c': s.{RAW_CELLS}}})::VARCHAR"
-    values = [
-        f"CASE WHEN s._reason IS NULL THEN s.{q(c)} ELSE {payload} END" if c == carrier else f"s.{q(c)}"
-        for c in cols
-    ]
-    mark = f"CASE WHEN s._reason IS NOT NULL THEN -{int(load_id)} {mark_known}ELSE {int(load_id)} END"
+    lid = int(load_id)
+    payload = f"to_json({{'r': _reason, 'c': {RAW_CELLS}}})::VARCHAR"
+    values = [f"CASE WHEN _reason IS NULL THEN {q(c)} ELSE {payload} END" if c == carrier else q(c) for c in cols]
+    # A plain scan → clean → insert pipeline (no join), so the rows arrive in file order.
     con.execute(
         f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}, {LOAD_ID}) "
-        f"SELECT {', '.join(values)}, {mark} FROM ({staging}) s{stored}"
+        f"SELECT {', '.join(values)}, CASE WHEN _reason IS NULL THEN {lid} ELSE -{lid} END FROM ({staging})"
     )
-    mine = f"{LOAD_ID} IN ({int(load_id)}, -{int(load_id)}, {known})"
+    mine = f"{LOAD_ID} IN ({lid}, -{lid})"
     n, first, last = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {table} WHERE {mine}").fetchall()[0]
     n = int(n)
     if n and int(last) - int(first) + 1 != n:
@@ -94,23 +81,33 @@ def load_straight(
     first = int(first or 0)
     rejected = []
     for rowid, payload_text in con.execute(
-        f"SELECT rowid, {q(carrier)} FROM {table} WHERE {LOAD_ID} = -{int(load_id)} ORDER BY rowid"
+        f"SELECT rowid, {q(carrier)} FROM {table} WHERE {LOAD_ID} = -{lid} ORDER BY rowid"
     ).fetchall():
         details = json.loads(payload_text)
         rejected.append((int(rowid) - first, details["r"], *(details["c"] or [])))
+    con.execute(f"DELETE FROM {table} WHERE {LOAD_ID} = -{lid}")
     counts = MergeCounts()
-    counts.duplicates = _scalar(con, f"SELECT count(*) FROM {table} WHERE {LOAD_ID} = {known}")
-    con.execute(f"DELETE FROM {table} WHERE {LOAD_ID} IN (-{int(load_id)}, {known})")
+    # Keys stored by earlier loads: every row of this file with one changes nothing.
+    same_key = " AND ".join(f"o.{q(c)} = n.{q(c)}" for c in key)
+    if _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {LOAD_ID} <> {lid} LIMIT 1)"):
+        counts.duplicates = _deleted(con.execute(
+            f"DELETE FROM {table} AS n WHERE n.{LOAD_ID} = {lid} AND EXISTS "
+            f"(SELECT 1 FROM {table} o WHERE o.{LOAD_ID} <> {lid} AND {same_key})"
+        ).fetchall())
     counts.good = n - len(rejected)
     # Repeats of a key within the file: a hash aggregate finds the few candidates, then
     # every row but the file's first of each key goes.
     keys_sql = ", ".join(q(c) for c in key)
     repeats = con.execute(
         f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
-        f"(PARTITION BY {keys_sql} ORDER BY rowid) AS rn FROM {table} WHERE {LOAD_ID} = {int(load_id)} "
+        f"(PARTITION BY {keys_sql} ORDER BY rowid) AS rn FROM {table} WHERE {LOAD_ID} = {lid} "
         f"AND hash({keys_sql}) IN (SELECT h FROM (SELECT hash({keys_sql}) AS h FROM {table} "
-        f"WHERE {LOAD_ID} = {int(load_id)}) GROUP BY h HAVING count(*) > 1)) WHERE rn > 1)"
+        f"WHERE {LOAD_ID} = {lid}) GROUP BY h HAVING count(*) > 1)) WHERE rn > 1)"
     ).fetchall()
-    counts.duplicates += int(repeats[0][0]) if repeats else 0
+    counts.duplicates += _deleted(repeats)
     counts.inserted = counts.good - counts.duplicates
     return counts, n, rejected
+
+
+def _deleted(result: list[tuple[Any, ...]]) -> int:
+    return int(result[0][0]) if result and result[0][0] is not None else 0
