@@ -11,14 +11,14 @@ straight into the kind's table inside the load's transaction, marked by its ``_l
   column (its other columns are whatever cleaning made of them).
 
 The statement is a plain scan → clean → insert pipeline, with no join that could reorder
-rows. Afterwards rejected rows are read back and deleted; rows whose key an earlier load
-stored are deleted as duplicates; repeats of a key within the file are collapsed (the
-first row of the file wins, as in :mod:`.merge`). A row's row id minus the
-statement's first row id is its record ordinal in the file, which is what the rejects'
-line numbers need. That holds when the statement's rows are contiguous and as many as
-the file's records; the load checks both and otherwise returns ``None`` so that the
-caller rolls back and takes the general path. Nothing is visible outside the
-transaction until the caller commits.
+rows, so with DuckDB's ``preserve_insertion_order`` (the default) rows are appended in
+file order. Afterwards rejected rows are read back and deleted; rows whose key an earlier
+load stored are deleted as duplicates; repeats of a key within the file are collapsed
+(the first row of the file wins, as in :mod:`.merge`). A row's row id minus the
+statement's first row id is then its record ordinal in the file, which is what the
+rejects' line numbers need. The load checks that the statement's row ids are contiguous
+and otherwise returns ``None``, so that the caller rolls back and takes the staged path.
+Nothing is visible outside the transaction until the caller commits.
 """
 
 from __future__ import annotations
