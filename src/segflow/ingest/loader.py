@@ -215,15 +215,11 @@ def load_file(
                                       parser_rejects, rejects_path, tag, progress, straight_newlines)
                 con.execute("COMMIT")
         except BaseException as exc:
-            con.execute("ROLLBACK")
-            ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
-            if rejects_out is not None:
-                Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
-            _drop_temp(con, source, tag, staged)
+            _abort(ws, load_id, exc, rejects_out, tag)
             raise
         finally:
+            _drop_temp(con, source, tag, staged)
             straight_counter.shutdown(wait=True, cancel_futures=True)
-        _drop_temp(con, source, tag, staged)
         if straight is not None:
             return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
         source = open_source(con, path, fmt, tag)
@@ -262,16 +258,22 @@ def load_file(
                               parser_rejects, rejects_path, tag, progress, newlines)
         con.execute("COMMIT")
     except BaseException as exc:
-        con.execute("ROLLBACK")
-        ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
-        if rejects_out is not None:
-            Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
+        _abort(ws, load_id, exc, rejects_out, tag)
         raise
     finally:
         _drop_temp(con, source, tag, staged)
         if counter is not None:
             counter.shutdown(wait=True, cancel_futures=True)
     return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
+
+
+def _abort(ws: Workspace, load_id: int, exc: BaseException, rejects_out: Path | None, tag: str) -> None:
+    """Undo a failed load: roll the transaction back, record the failure, and remove the
+    rejects file written under its temporary name."""
+    ws.warehouse.con.execute("ROLLBACK")
+    ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
+    if rejects_out is not None:
+        Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
 
 
 def _finish(
