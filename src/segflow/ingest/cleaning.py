@@ -91,7 +91,8 @@ def _reasons(t: Target, n: str, v: str) -> list[str]:
             f"{sql_string(' is not one of ' + ', '.join(t.spec.choices))} END"
         )
     if t.type is AttributeType.JSON and t.name in ("properties", "attrs"):
-        out.append(f"CASE WHEN {v} IS NOT NULL AND json_type({v}) <> 'OBJECT' THEN {label} || ': not a JSON object' END")
+        # Valid JSON whose trimmed text starts with '{' is an object: no second parse.
+        out.append(f"CASE WHEN {v} IS NOT NULL AND NOT starts_with({n}, '{{') THEN {label} || ': not a JSON object' END")
     return out
 
 

@@ -28,7 +28,6 @@ from segflow.errors import LoadError
 from segflow.ingest.cleaning import RAW_CELLS, REJECTS_COLUMNS, Target, infer_types, staging_sql
 from segflow.ingest.merge import _scalar, merge_staged
 from segflow.ingest.readers import detect_format, open_source, sql_string
-from segflow.ingest.straight import load_straight, straight_key
 from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
@@ -192,37 +191,6 @@ def load_file(
     staged = f"_staged_{tag}"
     rejects_out: Path | None = None
     sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
-    carrier = straight_key(kind, targets, fmt)
-    if carrier is not None:
-        # Insert-only kinds from CSV go straight into their table (see .straight); when the
-        # row ids cannot serve as line ordinals, the load is rolled back and staged instead.
-        # The rejects' line numbers need the file's newline count: count it while DuckDB
-        # reads the same file (the two reads share the page cache).
-        straight_counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-newlines")
-        straight_newlines = straight_counter.submit(count_newlines, path)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for col, type_ in inferred.items():
-                wh.add_column(kind.name, col, type_)
-            with _ProgressPoller(con, "read", progress):
-                straight = load_straight(con, kind, targets, sql, load_id, carrier)
-            if straight is None:
-                con.execute("ROLLBACK")
-            else:
-                parser_rejects = _parser_rejects(con, source, path)
-                counts, staged_rows, ours = straight
-                rejects_out = _finish(ws, summary, kind, path, fmt, source.columns, counts, staged_rows, ours,
-                                      parser_rejects, rejects_path, tag, progress, straight_newlines)
-                con.execute("COMMIT")
-        except BaseException as exc:
-            _abort(ws, load_id, exc, rejects_out, tag)
-            raise
-        finally:
-            _drop_temp(con, source, tag, staged)
-            straight_counter.shutdown(wait=True, cancel_futures=True)
-        if straight is not None:
-            return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
-        source = open_source(con, path, fmt, tag)
     try:
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.
