@@ -66,6 +66,14 @@ def collect_anonymous_links(
     return int(scalar(con, f"SELECT count(*) FROM {ANON}")) - before
 
 
+def _found(table: str, where: str) -> str:
+    """The rows of *table* matching *where* (with their ``rowid`` as ``_row``), found in
+    two steps: the row ids first, reading only the columns *where* needs, then the whole
+    rows by row id, which DuckDB fetches directly. Reading every column while filtering
+    took twice as long (0.64 s against 0.32 s for 3.6 k of 53 M events)."""
+    return f"(SELECT *, rowid AS _row FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where}))"
+
+
 def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
     """Rewrite the rows of *table* selected (with new values) by *changed*.
 
@@ -99,6 +107,21 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
     )
     older_rows = int(scalar(con, "SELECT count(*) FROM _idr_remap_old")) > 0
     present = [t for t in REKEYED if _columns(con, t)]
+    # Ids of the rows loaded since the last resolve (as loaded: source ids), and the part
+    # of the mapping that names them: the build side of the join that re-keys those rows
+    # (a few thousand entries on an incremental run instead of the whole mapping).
+    loaded_ids = [
+        f"SELECT profile_id FROM {q(table)} WHERE _load_id > {wm} AND profile_id IS NOT NULL"
+        for table, loaded in REKEYED.items() if loaded and table in present
+    ]
+    if loaded_ids:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_loaded_ids AS SELECT DISTINCT profile_id FROM ({' UNION ALL '.join(loaded_ids)})"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _idr_loaded_map AS SELECT m.source_id, m.canonical_id FROM {MAP} m "
+            f"SEMI JOIN _idr_loaded_ids l ON l.profile_id = m.source_id"
+        )
     for table, loaded in REKEYED.items():
         if table not in present:
             continue
@@ -110,7 +133,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             parts.append(
                 f"SELECT t.* REPLACE ({target} AS profile_id, CASE WHEN {target} <> t.profile_id "
                 f"THEN t.profile_id END AS {SOURCE_COL}), t.rowid AS _rid FROM {t} t "
-                f"LEFT JOIN {MAP} m ON m.source_id = t.profile_id WHERE t._load_id > {wm} AND t.profile_id IS NOT NULL "
+                f"LEFT JOIN _idr_loaded_map m ON m.source_id = t.profile_id WHERE t._load_id > {wm} AND t.profile_id IS NOT NULL "
                 f"AND ({target} <> t.profile_id OR t.{SOURCE_COL} IS NOT NULL)"
             )
             older = f"t._load_id <= {wm}"
@@ -148,14 +171,8 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             n += _dedupe(con, table, wm)
         written[table] = n
     # Ids of rows loaded in this run that no mapping names: orphans, until one does.
-    loaded_ids = [
-        f"SELECT profile_id FROM {q(table)} WHERE _load_id > {wm} AND profile_id IS NOT NULL"
-        for table, loaded in REKEYED.items() if loaded and table in present
-    ]
+    # (Re-keying left those rows' ids as they were, so the ids taken before still hold.)
     if loaded_ids:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _idr_loaded_ids AS SELECT DISTINCT profile_id FROM ({' UNION ALL '.join(loaded_ids)})"
-        )
         con.execute(
             f"INSERT INTO {ORPHANS} SELECT l.profile_id FROM _idr_loaded_ids l "
             f"ANTI JOIN {MAP} m ON m.source_id = l.profile_id ANTI JOIN {ORPHANS} o ON o.source_id = l.profile_id"
@@ -219,8 +236,7 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, 
 
     def move(where: str) -> int:
         # The anonymous events wanted first (a filter inside the scan), then the join.
-        rows = (f"(SELECT *, rowid AS _row FROM events WHERE anonymous_id IS NOT NULL "
-                f"AND (profile_id IS NULL OR {SOURCE_COL} = '') {where})")
+        rows = _found("events", f"anonymous_id IS NOT NULL AND (profile_id IS NULL OR {SOURCE_COL} = '') {where}")
         return _move(con, "events",
             f"SELECT e.* EXCLUDE (_row) REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e._row AS _rid "
             f"FROM {rows} e LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id "
