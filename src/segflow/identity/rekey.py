@@ -235,8 +235,10 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, 
     mark = "CASE WHEN a.persons = 1 THEN '' END"
 
     def move(where: str) -> int:
-        # The anonymous events wanted first (a filter inside the scan), then the join.
-        rows = _found("events", f"anonymous_id IS NOT NULL AND (profile_id IS NULL OR {SOURCE_COL} = '') {where}")
+        # The anonymous events wanted first (a filter inside the scan), then the join. A few
+        # devices' events are found by row id; every anonymous event (a full run) by a scan.
+        anonymous = f"anonymous_id IS NOT NULL AND (profile_id IS NULL OR {SOURCE_COL} = '') {where}"
+        rows = _found("events", anonymous) if where else f"(SELECT *, rowid AS _row FROM events WHERE {anonymous})"
         return _move(con, "events",
             f"SELECT e.* EXCLUDE (_row) REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e._row AS _rid "
             f"FROM {rows} e LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id "
