@@ -141,11 +141,16 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             # plain column key is ~3x cheaper to probe than an expression over two).
             remap = "_idr_remap_old"
             on = f"r.old_canonical = t.profile_id AND r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
-            # The rows of those old canonical ids first (a filter inside the scan that reads
-            # one column), then the join on the few rows found: 2.5x less than joining the
-            # whole table when a known record changes person.
-            rows = (f"(SELECT *, rowid AS _row FROM {t} WHERE profile_id IN "
-                    f"(SELECT DISTINCT old_canonical FROM _idr_remap_old))")
+            # The rows of those old canonical ids first, in a statement of their own: found by
+            # row id (reading only profile_id), then fetched whole. Inside the union below,
+            # DuckDB pushed the other filters into the scan and read every column of every
+            # row instead (3 s for 191 of 42 M events).
+            rows = "_idr_older"
+            if older_rows:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _idr_older AS "
+                    f"{_found(t, 'profile_id IN (SELECT DISTINCT old_canonical FROM _idr_remap_old)')[1:-1]}"
+                )
         else:
             # Rows written by segflow itself (tags), possibly straight to a merged source id.
             older = "TRUE"
