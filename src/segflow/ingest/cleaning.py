@@ -217,7 +217,8 @@ def _fitting(
     con: duckdb.DuckDBPyConnection, relation: str, where: str, tests: dict[str, list[AttributeType]]
 ) -> dict[str, tuple[bool, list[AttributeType]]]:
     """Per column: whether it has any value, and which candidate types fit every value."""
-    exprs, keys = [], []
+    exprs: list[str] = []
+    keys: list[tuple[str, AttributeType | None]] = []
     for i, (c, types) in enumerate(tests.items()):
         n = f"nullif(trim({q(c)}), '')"
         exprs.append(f"count({n}) > 0")
