@@ -228,13 +228,13 @@ def test_a_failure_mid_load_leaves_nothing(project: Workspace, write, monkeypatc
     import segflow.ingest.loader as loader
 
     project.load("events", [write("a.csv", "event_id,profile_id,event,ts\na1,p1,login,2026-01-01\n")])
-    real = loader.merge_staged
+    real_merge = loader.merge_staged
 
-    def write_then_crash(*args, **kwargs):
-        real(*args, **kwargs)  # rows are in the table inside the transaction...
+    def merge_then_crash(*args, **kwargs):
+        real_merge(*args, **kwargs)  # rows are in the table inside the transaction...
         raise KeyboardInterrupt  # ...when the user presses Ctrl-C
 
-    monkeypatch.setattr(loader, "merge_staged", write_then_crash)
+    monkeypatch.setattr(loader, "merge_staged", merge_then_crash)
     big = "event_id,profile_id,event,ts,extra_col\n" + "".join(f"b{i},p{i},login,2026-01-02,{i}\n" for i in range(1000))
     with pytest.raises(KeyboardInterrupt):
         project.load("events", [write("b.csv", big)])
@@ -296,7 +296,7 @@ BROKEN_LINE_EVENTS = (
 )
 
 
-def test_the_dirty_events_file_as_expected(project: Workspace, write: Callable[[str, str], Path]) -> None:
+def test_rejects_keep_exact_lines_across_quoted_breaks_and_surplus_cells(project: Workspace, write) -> None:
     [s] = project.load("events", [write("e.csv", BROKEN_LINE_EVENTS)])
     # 10 records (the blank line is none): e1, the e1 repeat, the derived id and e9 are
     # good; e2 (date), e3 (no ids), e4 (a raw line break is not valid JSON), e5 (no event),

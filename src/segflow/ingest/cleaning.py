@@ -228,11 +228,11 @@ def _fitting(
             keys.append((c, t))
     row = con.execute(f"SELECT {', '.join(exprs)} FROM {relation}{where}").fetchall()[0]
     out: dict[str, tuple[bool, list[AttributeType]]] = {}
-    for (c, t), ok in zip(keys, row):
-        if t is None:
+    for (c, fit), ok in zip(keys, row):
+        if fit is None:
             out[c] = (bool(ok), [])
         elif ok:
-            out[c][1].append(t)
+            out[c][1].append(fit)
     return out
 
 

@@ -190,8 +190,8 @@ def load_file(
     summary.load_id = load_id
     staged = f"_staged_{tag}"
     rejects_out: Path | None = None
-    sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
     try:
+        sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.
         with _ProgressPoller(con, "read", progress):
@@ -222,66 +222,37 @@ def load_file(
                 f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
             ).fetchall()
         ]
-        rejects_out = _finish(ws, summary, kind, path, fmt, source.columns, counts, staged_rows, ours,
-                              parser_rejects, rejects_path, tag, progress, newlines)
+        summary.rows = staged_rows + len(parser_rejects)
+        summary.rejected = len(ours) + len(parser_rejects)
+        summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
+        summary.accepted = counts.inserted + counts.updated
+        if summary.rejected:
+            if progress:
+                progress("rejects", None)
+            counted = newlines.result() if newlines is not None else None
+            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows, counted)
+            rejects_out = _rejects_path(ws, kind, path, rejects_path)
+            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
+            summary.rejects_file = str(rejects_out)
         con.execute("COMMIT")
     except BaseException as exc:
-        _abort(ws, load_id, exc, rejects_out, tag)
+        con.execute("ROLLBACK")
+        ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
+        if rejects_out is not None:
+            Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
         raise
     finally:
         _drop_temp(con, source, tag, staged)
         if counter is not None:
             counter.shutdown(wait=True, cancel_futures=True)
-    return _done(ws, summary, rejects_out, tag, inferred, registry, kind, started)
-
-
-def _abort(ws: Workspace, load_id: int, exc: BaseException, rejects_out: Path | None, tag: str) -> None:
-    """Undo a failed load: roll the transaction back, record the failure, and remove the
-    rejects file written under its temporary name."""
-    ws.warehouse.con.execute("ROLLBACK")
-    ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
-    if rejects_out is not None:
-        Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
-
-
-def _finish(
-    ws: Workspace, summary: LoadSummary, kind: Kind, path: Path, fmt: str, columns: list[str], counts: Any,
-    staged_rows: int, ours: list[tuple[Any, ...]], parser_rejects: list[tuple[int, str, str]],
-    rejects_path: str | Path | None, tag: str, progress: Progress | None,
-    newlines: Future[tuple[int, bool]] | None,
-) -> Path | None:
-    """Fill *summary* from the merge's counts and write the rejects file (under a temporary
-    name, renamed by :func:`_done` after the commit); return its final path."""
-    summary.rows = staged_rows + len(parser_rejects)
-    summary.rejected = len(ours) + len(parser_rejects)
-    summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
-    summary.accepted = counts.inserted + counts.updated
-    if not summary.rejected:
-        return None
-    if progress:
-        progress("rejects", None)
-    counted = newlines.result() if newlines is not None else None
-    rejects = _rejects(path, fmt, columns, ours, parser_rejects, staged_rows, counted)
-    rejects_out = _rejects_path(ws, kind, path, rejects_path)
-    write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), columns, rejects, skip=REJECTS_COLUMNS)
-    summary.rejects_file = str(rejects_out)
-    return rejects_out
-
-
-def _done(
-    ws: Workspace, summary: LoadSummary, rejects_out: Path | None, tag: str, inferred: dict[str, AttributeType],
-    registry: Any, kind: Kind, started: float,
-) -> LoadSummary:
-    """After the commit: the rejects file under its name, new attributes, the load's record."""
     if rejects_out is not None:
         os.replace(str(rejects_out) + f".{tag}", rejects_out)
     for col, type_ in inferred.items():
         registry.record_inferred(kind.name, col, type_)
         summary.new_attributes[col] = type_.value
     summary.seconds = round(time.perf_counter() - started, 3)
-    assert summary.load_id is not None
     ws.state.finish_load(
-        summary.load_id,
+        load_id,
         status="ok",
         rows=summary.rows,
         accepted=summary.accepted,
