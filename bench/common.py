@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def machine_info(path: Path | None = None) -> dict[str, Any]:
     """Facts that make a figure comparable: cores, RAM, disk, versions, date."""
     disk = shutil.disk_usage(path or REPO)
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "os": f"{platform.system()} {platform.release()}",
         "cpu": _cpu_model(),
         "cores": os.cpu_count() or 0,

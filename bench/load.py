@@ -196,7 +196,6 @@ def run_floor(kind: str, path: Path, workdir: Path) -> dict[str, Any]:
 
 def run_segflow(kind: str, path: Path, workdir: Path) -> dict[str, Any]:
     import segflow
-
     from bench.breakdown import instrumented, top_statements
 
     ws = segflow.init(workdir / "project", **PROJECT_SETTINGS)

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.rules import AS_OF, RULE
+from bench.rules import AS_OF, RULE  # noqa: E402 - after the sys.path line above
 
 #: The rules suite's 6-condition segment and two conditions over all history.
 RULES: list[tuple[str, dict[str, Any]]] = [

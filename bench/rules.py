@@ -34,7 +34,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from bench.common import (
 __all__ = ["RULE", "AS_OF", "RulesOptions", "run_rules_suite", "render_section"]
 
 RESULTS_DIR = REPO / "bench" / "results"
-AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 #: Active app users in the big cities who browsed this week but did not buy, and are
 #: either recent spenders or members: a typical re-engagement audience.
 RULE: dict[str, Any] = {"all": [

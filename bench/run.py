@@ -123,7 +123,7 @@ def _progress() -> Progress:
 
 
 def run_load(args: argparse.Namespace) -> int:
-    from bench.load import LoadOptions, result_rows, run_load_suite, TABLE_HEADERS
+    from bench.load import TABLE_HEADERS, LoadOptions, result_rows, run_load_suite
 
     opts = LoadOptions(
         profiles=args.profiles, seed=args.seed, data=args.data.resolve(), out=args.out.resolve(),

@@ -28,7 +28,7 @@ import shutil
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def run_tags_suite(opts: TagsOptions, report: Reporter) -> dict[str, Any]:
     src_before = source_digest()
     report("project", "finding or loading the shop's project")
     src, manifest = ensure_project(LoadOptions(profiles=opts.profiles, seed=opts.seed, data=opts.data))
-    day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    day2 = datetime.fromisoformat(manifest["end"].replace("Z", "+00:00")).astimezone(UTC)
     day1 = day2 - timedelta(days=1)
     report("project", "copying the warehouse into a scratch project")
     root = scratch_copy(src, opts.out / f"tags-{opts.profiles}-{opts.seed}")
@@ -164,7 +164,7 @@ def run_tags_suite(opts: TagsOptions, report: Reporter) -> dict[str, Any]:
                 "initial_s": initial_side["tags"][name]["seconds"]} for name in last]
     data = {
         "suite": "tags", "profiles": opts.profiles, "seed": opts.seed, "command": opts.command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
         "source": src_before, "source_changed": source_digest() != src_before, "sizes": sizes,
         "day1": day1.isoformat(), "day2": day2.isoformat(),
         "sides": {

@@ -153,6 +153,11 @@ accounts: {}
 """
 
 
+def _given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None or empty)."""
+    return {k: v for k, v in values.items() if v}
+
+
 def init_project(
     directory: str | Path,
     *,
@@ -178,8 +183,7 @@ def init_project(
             name=name or root.name or "segflow",
             timezone=timezone,
             default_phone_country=default_phone_country,
-            **({"warehouse": warehouse} if warehouse else {}),
-            **({"state": state} if state else {}),
+            **_given(warehouse=warehouse, state=state),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

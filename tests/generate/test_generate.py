@@ -9,9 +9,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 import duckdb
+import pytest
 
 from segflow.errors import GenerateError
 from segflow.generate import generate_shop
@@ -555,7 +554,10 @@ def test_behaviour_segments_exist(shop: tuple[Path, dict]) -> None:
         "CREATE TABLE o AS SELECT *, try_cast(ts AS TIMESTAMPTZ) t FROM o0 WHERE order_id IS NOT NULL"
     )
     end = "TIMESTAMPTZ '2026-03-01 00:00:00+00'"
-    one = lambda q: con.sql(q).fetchall()[0][0]
+
+    def one(q: str) -> object:
+        return con.sql(q).fetchall()[0][0]
+
     coupon = one(f"""SELECT count(*) FROM (SELECT profile_id,
         count(*) FILTER (WHERE event = 'coupon_received' AND t >= {end} - INTERVAL 180 DAY) r,
         count(*) FILTER (WHERE event = 'coupon_redeemed' AND t >= {end} - INTERVAL 180 DAY) d

@@ -7,10 +7,9 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 import segflow
 from segflow.workspace import Workspace

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -24,7 +24,7 @@ def typed(con: duckdb.DuckDBPyConnection, t: T, text: str | None):
     return con.execute(f"SELECT {value_sql(t, '$1::VARCHAR')}", [text]).fetchone()[0]
 
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,9 @@ import pprint
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from segflow.rules.check import OPERATORS_BY_TYPE, CheckContext
 from segflow.schema.kinds import KINDS, ORDER_STATUSES, SUBSCRIPTION_STATUSES
 from segflow.schema.types import AttributeType as T
 
-UTC = timezone.utc
+UTC = UTC
 
 # -- the schema ------------------------------------------------------------------------------
 
@@ -238,7 +238,7 @@ class Chooser:
         return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _integers(low: int, high: int) -> st.SearchStrategy[int]:
     return st.integers(min_value=low, max_value=high)
 

@@ -7,22 +7,22 @@ the pieces are tested against brute-force oracles, and DuckDB against PostgreSQL
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pgdata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-import pgdata
 from segflow.errors import SegflowError
 from segflow.rules.ast import AnyOf, Attr, Compare, Op
 from segflow.rules.compile import _month_day_runs, _presence, compile_rule, compile_sql
 from segflow.rules.errors import RuleError
 from segflow.schema.types import AttributeType as T
 
-AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def rule(data: Any):

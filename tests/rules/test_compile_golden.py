@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pgdata
 import pytest
 import yaml
 
-import pgdata
 from segflow.rules.ast import All, Not
 from segflow.rules.compile import compile_sql
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
 DIALECTS = ("duckdb", "postgres")
-DEFAULT_AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+DEFAULT_AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 UPDATE = os.environ.get("SEGFLOW_UPDATE_GOLDEN", "") not in ("", "0")
 
 

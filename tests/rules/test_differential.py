@@ -50,16 +50,16 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
-
 import oracle
+import pytest
 import strategies
+from hypothesis import HealthCheck, Phase, given, note, settings
 from strategies import SCHEMA, TABLES, TRAITS, Case
+
 from segflow.rules.ast import Not, walk
 from segflow.rules.check import check_rule
 from segflow.rules.compile import compile_sql
@@ -70,7 +70,7 @@ from segflow.schema.registry import Attribute
 from segflow.schema.types import AttributeType as T
 from segflow.warehouse.duckdb import DuckDBWarehouse
 
-UTC = timezone.utc
+UTC = UTC
 EXAMPLES = int(os.environ.get("SEGFLOW_HYPOTHESIS_EXAMPLES", "150"))
 PG_EXAMPLES = int(os.environ.get("SEGFLOW_HYPOTHESIS_PG_EXAMPLES", str(max(40, EXAMPLES // 4))))
 #: The seeded sweep: SEGFLOW_DIFF_SEEDS cases from seed SEGFLOW_DIFF_SEED_BASE (PostgreSQL: a quarter).

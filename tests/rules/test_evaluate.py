@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
+from test_evaluate_support import T0, UTC, ago, checked, ev, item, order, profile, run
 
 from segflow.rules.errors import RuleError
 from segflow.rules.evaluate import evaluate, property_text, property_value, sample_bucket
 from segflow.rules.parse import parse_rule
 from segflow.rules.profile_data import ProfileData
 from segflow.schema.types import AttributeType as T
-from test_evaluate_support import T0, UTC, ago, checked, ev, item, order, profile, run
 
 US = timedelta(microseconds=1)
 

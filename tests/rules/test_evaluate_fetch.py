@@ -7,15 +7,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from test_evaluate_support import T0, UTC, checked
 
 import segflow
-
 from segflow.errors import QueryError
 from segflow.rules.evaluate import evaluate
 from segflow.rules.explain import explain, render_explain
 from segflow.rules.profile_data import ProfileData, fetch_profile_data, fetch_profiles_data
 from segflow.workspace import Workspace
-from test_evaluate_support import T0, UTC, checked
 
 FILES = {
     "profiles": (

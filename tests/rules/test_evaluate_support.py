@@ -11,7 +11,7 @@ order filter targets), so a change in the checker's contract shows here first.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from segflow.rules.profile_data import ProfileData
 from segflow.schema.kinds import KINDS
 from segflow.schema.types import AttributeType as T
 
-UTC = timezone.utc
+UTC = UTC
 #: The default as-of time of the tests: 2026-03-01 12:00 UTC (Sunday).
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

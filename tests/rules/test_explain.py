@@ -11,12 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from test_evaluate_support import T0, ago, checked, ev, item, order, profile
 
 import segflow.rules.evaluate as evaluate_module
 from segflow.rules.evaluate import evaluate
 from segflow.rules.explain import ExplainNode, explain, render_explain
 from segflow.rules.profile_data import ProfileData
-from test_evaluate_support import T0, ago, checked, ev, item, order, profile
 
 
 def rich() -> ProfileData:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -181,7 +181,7 @@ all:
     assert age.tests[0].value == (22, 28) and age.vtype is T.INTEGER
     assert score.tests[0].value == 3.0 and isinstance(score.tests[0].value, float)
     assert birthday.tests[0].value == date(1990, 1, 1)
-    assert created.tests[0].value == datetime(2026, 3, 1, 2, tzinfo=timezone.utc)
+    assert created.tests[0].value == datetime(2026, 3, 1, 2, tzinfo=UTC)
     assert interests.tests[0].value == "美妆" and interests.tests[0].vtype is T.LIST
     assert isinstance(dormant, Not) and isinstance(dormant.item, Orders)
     assert dormant.item.window.within == Duration(amount=90, unit="d")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,14 @@ def parse_ts(text: Any) -> datetime | None:
         return None
     s = text.strip()
     if s.isdigit():
-        return datetime.fromtimestamp(int(s), tz=timezone.utc)
+        return datetime.fromtimestamp(int(s), tz=UTC)
     if re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}", s):
-        return datetime.strptime(s, "%Y/%m/%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(s, "%Y/%m/%d %H:%M:%S").replace(tzinfo=UTC)
     try:
         value = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _date(text: Any) -> date | None | bool:
@@ -53,7 +53,9 @@ class Shop:
     """The raw files of a shop, cleaned: valid rows only, duplicates collapsed."""
 
     def __init__(self, folder: Path) -> None:
-        read = lambda name: pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        def read(name: str) -> pd.DataFrame:
+            return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+
         self.profiles: dict[str, dict[str, Any]] = {}
         for row in read("profiles.csv").to_dict("records"):
             birthday = _date(row["birthday"])

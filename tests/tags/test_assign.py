@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ def test_assign_from_a_csv_with_values_and_expiry(tiny: Workspace, write: Callab
     assert rows == {
         "p1": ("gold", T + timedelta(days=30)),
         "p2": ("bronze", T + timedelta(days=7)),
-        "p3": ("silver", datetime(2026, 6, 1, tzinfo=timezone.utc)),
+        "p3": ("silver", datetime(2026, 6, 1, tzinfo=UTC)),
     }
 
 

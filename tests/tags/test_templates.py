@@ -4,7 +4,7 @@ computed from the raw files; every template parses and installs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from .oracle import Shop, ecommerce
 
 #: 20:00 UTC on Feb 28 is March 1 in Shanghai: the birthday month and the night hours
 #: depend on the workspace zone, and events of the last 4 hours of the data are after T.
-T = datetime(2026, 2, 28, 20, 0, tzinfo=timezone.utc)
+T = datetime(2026, 2, 28, 20, 0, tzinfo=UTC)
 ZONE = "Asia/Shanghai"
 KINDS = ("profiles", "accounts", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
 ECOMMERCE_TAGS = sorted(list_templates()[1].tags)

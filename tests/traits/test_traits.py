@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,11 @@ from segflow.traits import (
 from segflow.traits.compile import compile_trait_sql
 from segflow.workspace import Workspace
 
-T = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 PROFILES = [{"profile_id": p} for p in ("p1", "p2", "p3", "p4", "p5")]
@@ -243,7 +243,7 @@ def table(ws: Workspace) -> dict[str, dict[str, Any]]:
 
 def normalise(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     return value
 
 

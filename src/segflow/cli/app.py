@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -32,7 +33,7 @@ segment_app = typer.Typer(help="Segments: preview, refresh, members, history, ov
 app.add_typer(segment_app, name="segment")
 
 ProjectOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
 ]
 
@@ -68,7 +69,7 @@ def _open(project: Path | None, *, read_only: bool = False):  # type: ignore[no-
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to make into a project (created if missing).")],
     timezone: Annotated[str, typer.Option(help="IANA time zone for calendar operations.")] = "UTC",
-    phone_country: Annotated[Optional[str], typer.Option(help="Default phone country, e.g. CN or US.")] = None,
+    phone_country: Annotated[str | None, typer.Option(help="Default phone country, e.g. CN or US.")] = None,
 ) -> None:
     """Create a project: segflow.yaml, schema.yaml, segments/ tags/ traits/ journeys/."""
     import segflow
@@ -85,8 +86,8 @@ def load(
     files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files.")],
     project: ProjectOpt = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
-    file_format: Annotated[Optional[str], typer.Option(help="csv, jsonl or parquet (default: from the file name).")] = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Rejects file (one FILE) or folder (several).")] = None,
+    file_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the file name).")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Rejects file (one FILE) or folder (several).")] = None,
 ) -> None:
     """Load files into the warehouse: typed, cleaned, deduplicated, each file atomically."""
     with _open(project) as ws:
@@ -147,7 +148,7 @@ def generate(
     profiles: Annotated[int, typer.Option(help="Rows in the profiles file.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
     days: Annotated[int, typer.Option(help="Days of history.")] = 365,
-    end: Annotated[Optional[str], typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of history, YYYY-MM-DD (default: today, UTC).")] = None,
     fmt: Annotated[FileFormat, typer.Option("--format", help="csv or parquet.")] = FileFormat.csv,
 ) -> None:
     """Write a realistic synthetic shop (every kind) into a folder."""
@@ -194,7 +195,7 @@ DEMO_KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_i
 
 @app.command()
 def demo(
-    directory: Annotated[Optional[Path], typer.Argument(help="Project folder (default: a new temporary folder).")] = None,
+    directory: Annotated[Path | None, typer.Argument(help="Project folder (default: a new temporary folder).")] = None,
     profiles: Annotated[int, typer.Option(help="Profiles in the synthetic shop.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     days: Annotated[int, typer.Option(help="Days of history.")] = 365,
@@ -202,8 +203,9 @@ def demo(
     """Make a project, generate a shop, load it and show what is there: the newcomer's command."""
     import tempfile
 
-    import segflow
     from rich.table import Table
+
+    import segflow
 
     started = time.perf_counter()
     root = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="segflow-demo-"))
@@ -268,7 +270,7 @@ def status(project: ProjectOpt = None) -> None:
 
 @schema_app.command("show")
 def schema_show(
-    kind: Annotated[Optional[str], typer.Argument(help="One kind (default: all).")] = None,
+    kind: Annotated[str | None, typer.Argument(help="One kind (default: all).")] = None,
     project: ProjectOpt = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format")] = SummaryFormat.table,
 ) -> None:
@@ -313,7 +315,7 @@ def _is_interrupt(exc: BaseException) -> bool:
 
 
 def _as_of(text: str | None):  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if text is None:
         return None
@@ -322,18 +324,18 @@ def _as_of(text: str | None):  # type: ignore[no-untyped-def]
     except ValueError:
         raise SegflowError(f"--as-of {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T00:00:00Z",
                            code="bad_as_of") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @segment_app.command("preview")
 def segment_preview(
     rule_file: Annotated[Path, typer.Argument(help="A rule (or segment) in YAML or JSON.")],
     project: ProjectOpt = None,
-    as_of: Annotated[Optional[str], typer.Option(help="Evaluate as of this ISO time (default: now, UTC).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Evaluate as of this ISO time (default: now, UTC).")] = None,
     members: Annotated[bool, typer.Option("--members", help="Print every member id, one per line, nothing else.")] = False,
-    explain_id: Annotated[Optional[str], typer.Option("--explain", metavar="PROFILE_ID",
+    explain_id: Annotated[str | None, typer.Option("--explain", metavar="PROFILE_ID",
                                                       help="Why this profile is (not) a member.")] = None,
-    sql_dialect: Annotated[Optional[Dialect], typer.Option("--sql", help="Print the compiled query for this engine.")] = None,
+    sql_dialect: Annotated[Dialect | None, typer.Option("--sql", help="Print the compiled query for this engine.")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="table, json or csv.")] = TableFormat.table,
     limit: Annotated[int, typer.Option(help="Sample members shown.")] = 20,
 ) -> None:
@@ -346,11 +348,11 @@ def segment_preview(
         for w in warnings:
             err.print(f"[yellow]Warning:[/yellow] {w}", highlight=False)
         if sql_dialect is not None:
-            from datetime import datetime, timezone
+            from datetime import datetime
 
             from segflow.rules.compile import compile_sql
 
-            sys.stdout.write(compile_sql(tree, as_of=when or datetime.now(timezone.utc), timezone=ws.config.timezone,
+            sys.stdout.write(compile_sql(tree, as_of=when or datetime.now(UTC), timezone=ws.config.timezone,
                                          dialect=sql_dialect.value) + "\n")
             return
         if explain_id is not None:
@@ -387,8 +389,8 @@ app.add_typer(traits_app, name="traits")
 @traits_app.command("refresh")
 def traits_refresh(
     project: ProjectOpt = None,
-    as_of: Annotated[Optional[str], typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
-    names: Annotated[Optional[list[str]], typer.Option("--name", help="Recompute only this trait (repeatable); "
+    as_of: Annotated[str | None, typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
+    names: Annotated[list[str] | None, typer.Option("--name", help="Recompute only this trait (repeatable); "
                                                        "the others keep their stored values.")] = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
 ) -> None:
@@ -434,7 +436,7 @@ def traits_list(
         orders, items = trait_columns(ws)
         definitions = load_trait_definitions(ws.root, order_columns=orders, item_columns=items)
         stored = (last_refresh(ws) or {"traits": {}})["traits"]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": t.name, "kind": t.kind.value, "type": t.type.value, "source": t.source, "window": t.window_text,
          "file": t.file, "description": t.description,
          "as_of": stored[t.name]["as_of"] if t.name in stored and stored[t.name]["fingerprint"] == t.fingerprint() else None}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ tags_app = typer.Typer(
 )
 
 ProjectOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
 ]
 
@@ -57,7 +57,7 @@ def _when(text: str | None) -> datetime | None:
     except ValueError:
         raise SegflowError(f"--as-of {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T00:00:00Z",
                            code="bad_as_of") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _json(value: Any) -> None:
@@ -66,7 +66,7 @@ def _json(value: Any) -> None:
 
 def _stamp(value: datetime) -> str:
     """A time for a table: UTC to the second (JSON output keeps full ISO times)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]], *, right: tuple[str, ...] = ()) -> None:
@@ -127,9 +127,9 @@ def install(
 
 @tags_app.command("refresh")
 def refresh(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Tags to refresh (default: every tag in tags/).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Tags to refresh (default: every tag in tags/).")] = None,
     project: ProjectOpt = None,
-    as_of: Annotated[Optional[str], typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Compute as of this ISO time (default: now, UTC).")] = None,
     with_used: Annotated[bool, typer.Option("--with-used", help="Also refresh (first) the tags the named tags' "
                                             "rules use.")] = False,
     fmt: FormatOpt = Format.table,
@@ -158,7 +158,7 @@ def refresh(
     else:
         rows = [[r.name, r.source, f"{r.members:,}", f"+{r.added:,}", f"-{r.removed:,}", f"{r.changed:,}",
                  f"{r.expired:,}", f"{r.seconds:.3f}", r.error or ""] for r in results]
-        stamp = results[0].as_of.isoformat() if results else (when or datetime.now(timezone.utc)).isoformat()
+        stamp = results[0].as_of.isoformat() if results else (when or datetime.now(UTC)).isoformat()
         _table(f"{len(results)} tags as of {stamp}",
                ["tag", "source", "members", "added", "removed", "changed", "expired", "seconds", "error"], rows,
                right=("members", "added", "removed", "changed", "expired", "seconds"))
@@ -170,7 +170,7 @@ def refresh(
 
 @tags_app.command("list")
 def list_tags(
-    group: Annotated[Optional[str], typer.Argument(help="Only tags under this group, e.g. rfm or lifecycle.")] = None,
+    group: Annotated[str | None, typer.Argument(help="Only tags under this group, e.g. rfm or lifecycle.")] = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -229,11 +229,11 @@ def show(
 @tags_app.command("assign")
 def assign(
     tag: Annotated[str, typer.Argument(help="A tag name, e.g. crm/key_account.")],
-    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Ids: a .csv with profile_id[,value][,expires], "
+    ids: Annotated[list[str] | None, typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Ids: a .csv with profile_id[,value][,expires], "
                                                  "or one id per line.")] = None,
-    value: Annotated[Optional[str], typer.Option(help="The tag's value (a valued tag).")] = None,
-    expires: Annotated[Optional[str], typer.Option(help="A duration (30d, 12h) or an ISO time; default: the "
+    value: Annotated[str | None, typer.Option(help="The tag's value (a valued tag).")] = None,
+    expires: Annotated[str | None, typer.Option(help="A duration (30d, 12h) or an ISO time; default: the "
                                                    "definition's expires:, else never.")] = None,
     source: Annotated[str, typer.Option(help="manual, model or journey.")] = "manual",
     project: ProjectOpt = None,
@@ -260,8 +260,8 @@ def assign(
 @tags_app.command("remove")
 def remove(
     tag: Annotated[str, typer.Argument(help="A tag name.")],
-    ids: Annotated[Optional[list[str]], typer.Argument(help="Profile ids.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Ids, as for assign.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(help="Profile ids.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Ids, as for assign.")] = None,
     source: Annotated[str, typer.Option(help="Remove assignments of this source (manual, model, journey, rule, "
                                         "sql, python) or 'any'.")] = "manual",
     everyone: Annotated[bool, typer.Option("--all", help="Remove the tag from every profile (of that source).")] = False,
@@ -296,8 +296,8 @@ class MembersFormat(str, Enum):
 @tags_app.command("members")
 def members(
     tag: Annotated[str, typer.Argument(help="A tag name, or group/* for every tag of a group.")],
-    value: Annotated[Optional[str], typer.Option(help="Only assignments with this value.")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Only assignments of this source.")] = None,
+    value: Annotated[str | None, typer.Option(help="Only assignments with this value.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only assignments of this source.")] = None,
     project: ProjectOpt = None,
     fmt: Annotated[MembersFormat, typer.Option("--format", help="ids (one per line), csv, json or table.")] = MembersFormat.ids,
 ) -> None:

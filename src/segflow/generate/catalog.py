@@ -134,7 +134,7 @@ def build_catalog(seed: int) -> Catalog:
     noun_off: list[int] = []
     noun_cnt: list[int] = []
     off = 0
-    for ci, (cat, prefix, _w, median, sigma, brands, words) in enumerate(vocab.CATEGORIES):
+    for ci, (_cat, prefix, _w, median, sigma, brands, words) in enumerate(vocab.CATEGORIES):
         n = SKUS_PER_CATEGORY
         yuan = np.exp(np.log(median) + sigma * rng.standard_normal(n))
         # shop prices: 199, 299 for larger amounts, 59.90 for small ones

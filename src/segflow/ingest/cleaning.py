@@ -219,7 +219,7 @@ def _fitting(
     """Per column: whether it has any value, and which candidate types fit every value."""
     exprs: list[str] = []
     keys: list[tuple[str, AttributeType | None]] = []
-    for i, (c, types) in enumerate(tests.items()):
+    for c, types in tests.items():
         n = f"nullif(trim({q(c)}), '')"
         exprs.append(f"count({n}) > 0")
         keys.append((c, None))

@@ -28,7 +28,13 @@ from segflow.errors import LoadError
 from segflow.ingest.cleaning import RAW_CELLS, REJECTS_COLUMNS, Target, infer_types, staging_sql
 from segflow.ingest.merge import _scalar, merge_staged
 from segflow.ingest.readers import detect_format, open_source, sql_string
-from segflow.ingest.rejects import Reject, count_newlines, csv_record_lines, lines_at_offsets, write_rejects
+from segflow.ingest.rejects import (
+    Reject,
+    count_newlines,
+    csv_record_lines,
+    lines_at_offsets,
+    write_rejects,
+)
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
 from segflow.schema.types import AttributeType, value_sql

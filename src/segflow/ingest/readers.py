@@ -66,7 +66,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     )
 
 
-def _first_line(message: str) -> str:
+def _first_line(message: object) -> str:
+    """The first line of *message* (an error or its text)."""
     return str(message).strip().splitlines()[0]
 
 

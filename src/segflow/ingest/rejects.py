@@ -93,8 +93,8 @@ def csv_record_lines(path: Path, ordinals: list[int], refused_lines: list[int], 
     physical lines of records its parser refused; *accepted* is how many it accepted;
     *newlines* is :func:`count_newlines` of the file when already known.
     """
-    newlines, no_final = newlines if newlines is not None else count_newlines(path)
-    physical = newlines + (1 if no_final else 0)
+    count, no_final = newlines if newlines is not None else count_newlines(path)
+    physical = count + (1 if no_final else 0)
     refused = sorted(refused_lines)
     if physical == 1 + accepted + len(refused):
         # One record per line: the k-th accepted record is line k + 2 plus the refused lines before it.

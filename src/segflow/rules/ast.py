@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Union
 
 from segflow.schema.types import AttributeType
 
@@ -81,7 +80,7 @@ __all__ = [
     "walk",
 ]
 
-Scalar = Union[str, int, float, Decimal, bool, date, datetime]
+Scalar = str | int | float | Decimal | bool | date | datetime
 
 
 class Op(str, Enum):
@@ -126,7 +125,7 @@ class Duration:
 
 #: What a comparison compares against: a scalar, a list (in/not_in), a pair (between),
 #: a duration (within/before/anniversary_within), a bool (is_null), a month or "current".
-Value = Union[Scalar, tuple[Scalar, ...], Duration, None]
+Value = Scalar | tuple[Scalar, ...] | Duration | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -298,7 +297,7 @@ class Orders(Node):
     agg: Aggregate
 
 
-Condition = Union[All, AnyOf, Not, Attr, Tag, Trait, SegmentRef, MemberOf, Subscribed, Sample, Event, Orders]
+Condition = All | AnyOf | Not | Attr | Tag | Trait | SegmentRef | MemberOf | Subscribed | Sample | Event | Orders
 
 
 def walk(node: Condition):  # type: ignore[no-untyped-def]

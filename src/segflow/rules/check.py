@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -138,12 +138,12 @@ class _Checker:
                 raise TypeError
             if vtype is T.TIMESTAMP:
                 if isinstance(value, datetime):
-                    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+                    return value if value.tzinfo else value.replace(tzinfo=UTC)
                 if isinstance(value, date):
-                    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+                    return datetime(value.year, value.month, value.day, tzinfo=UTC)
                 if isinstance(value, str):
                     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-                    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
                 raise TypeError
             if vtype is T.LIST:
                 if isinstance(value, str):
@@ -197,7 +197,8 @@ class _Checker:
 
     def tests(self, tests: tuple[Compare, ...], vtype: T, what: str) -> tuple[Compare, ...] | None:
         out = [self.compare(c, vtype, what) for c in tests]
-        return None if any(c is None for c in out) else tuple(out)  # type: ignore[misc]
+        kept = tuple(c for c in out if c is not None)
+        return kept if len(kept) == len(out) else None
 
     # -- nodes ----------------------------------------------------------------
     def node(self, n: Condition) -> Condition | None:

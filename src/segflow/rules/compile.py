@@ -41,9 +41,9 @@ import calendar
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlglot
@@ -285,7 +285,7 @@ class RuleCompiler:
         except (ZoneInfoNotFoundError, ValueError):
             raise SegflowError(f"unknown time zone {zone!r} (use an IANA name such as Asia/Shanghai)",
                                code="bad_timezone") from None
-        self.t = (as_of if as_of.tzinfo else as_of.replace(tzinfo=dt_timezone.utc)).astimezone(dt_timezone.utc)
+        self.t = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
         self.zone = zone
         #: T's calendar date in the workspace zone ("today" for DATE values).
         self.today = self.t.astimezone(tz).date()
@@ -293,8 +293,8 @@ class RuleCompiler:
 
     # -- literals ---------------------------------------------------------------------
     def timestamp(self, value: datetime) -> exp.Expr:
-        aware = value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
-        return self.sql.timestamp(aware.astimezone(dt_timezone.utc))
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return self.sql.timestamp(aware.astimezone(UTC))
 
     def literal(self, value: object, path: str) -> exp.Expr:
         """A typed SQL literal for a checked comparison value."""
@@ -662,7 +662,7 @@ class RuleCompiler:
         elif op is Op.IN:
             cond = exp.or_(*(exp.EQ(this=total.copy(), expression=scaled(x)) for x in v))  # type: ignore[union-attr]
         elif op is Op.BETWEEN:
-            low, high = v  # type: ignore[misc]
+            low, high = cast("tuple[Any, Any]", v)
             cond = exp.Between(this=total, low=scaled(low), high=scaled(high))
         elif op in _ORDERED:
             cls = _ORDERED[op]

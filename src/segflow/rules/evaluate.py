@@ -36,11 +36,10 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from segflow.errors import SegflowError
@@ -127,8 +126,8 @@ class Env:
     @classmethod
     def make(cls, as_of: datetime, timezone: str) -> Env:
         if as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=dt_timezone.utc)
-        as_of = as_of.astimezone(dt_timezone.utc)
+            as_of = as_of.replace(tzinfo=UTC)
+        as_of = as_of.astimezone(UTC)
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -190,7 +189,7 @@ def _positive(op: Op, c: Compare, v: Any, env: Env) -> bool:
     if op is Op.LTE:
         return bool(v <= x)
     if op is Op.BETWEEN:
-        low, high = x  # type: ignore[misc]
+        low, high = cast("tuple[Any, Any]", x)
         return bool(low <= v <= high)
     if op is Op.CONTAINS:
         return x in v

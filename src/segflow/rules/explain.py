@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from segflow.rules.ast import (
     AggFunc,
@@ -308,7 +308,7 @@ def _test_text(c: Compare) -> str:
     if c.op in _SYMBOLS:
         return f"{_SYMBOLS[c.op]} {_fmt(c.value)}"
     if c.op is Op.BETWEEN:
-        low, high = c.value  # type: ignore[misc]
+        low, high = cast("tuple[Any, Any]", c.value)
         return f"between {_fmt(low)} and {_fmt(high)}"
     if c.op is Op.IS_NULL:
         return "is null" if c.value else "is not null"

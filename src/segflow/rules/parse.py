@@ -8,7 +8,7 @@ are the checker's job. All problems are gathered and raised together as one
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from segflow.rules.ast import (
@@ -72,15 +72,15 @@ def _join(path: str, key: str | int) -> str:
 
 def _iso(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if hasattr(value, "isoformat") and not isinstance(value, str):  # a YAML date
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
@@ -264,7 +264,9 @@ class _Parser:
         if not isinstance(salt, str) or not salt:
             self.fail(_join(base, "salt"), "missing_salt", "sample needs a salt (any text, e.g. the test's name)")
             ok = False
-        return Sample(path=path, fraction=float(fraction), salt=salt) if ok else None
+        if not ok or not isinstance(salt, str):
+            return None
+        return Sample(path=path, fraction=float(fraction), salt=salt)
 
     # -- behaviour ----------------------------------------------------------
     def window(self, data: dict[str, Any], path: str) -> Window:
@@ -278,13 +280,13 @@ class _Parser:
                           f"{data['within']!r} is not a duration (an integer and min, h, d or w: 90min, 12h, 7d, 2w)")
         elif "between" in data:
             raw = data["between"]
-            bounds = [_iso(v) for v in raw] if isinstance(raw, list) and len(raw) == 2 else None
-            if bounds is None or None in bounds:
+            start, end = (_iso(raw[0]), _iso(raw[1])) if isinstance(raw, list) and len(raw) == 2 else (None, None)
+            if start is None or end is None:
                 self.fail(_join(path, "between"), "bad_value", "between takes [ISO start, ISO end], e.g. [2026-01-01, 2026-01-31T23:59:59]")
-            elif bounds[0] > bounds[1]:
+            elif start > end:
                 self.fail(_join(path, "between"), "bad_value", "between: the start is after the end")
             else:
-                between = (bounds[0], bounds[1])
+                between = (start, end)
         return Window(path=path, within=within, between=between)
 
     def where(self, data: Any, path: str, target: str) -> tuple[PropFilter, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +125,7 @@ def preview(ws: Workspace, rule: Any, *, as_of: datetime | None = None, limit: i
     from segflow.rules.compile import compile_sql
 
     tree, warnings = checked_rule(ws, rule)
-    when = (as_of or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (as_of or datetime.now(UTC)).astimezone(UTC)
     sql = compile_sql(tree, as_of=when, timezone=ws.config.timezone, dialect="duckdb")
     con = ws.warehouse.con
     started = time.perf_counter()
@@ -150,7 +150,7 @@ def explain_profile(ws: Workspace, rule: Any, profile_id: str, *, as_of: datetim
     from segflow.rules.profile_data import fetch_profile_data
 
     tree, _ = checked_rule(ws, rule)
-    when = (as_of or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (as_of or datetime.now(UTC)).astimezone(UTC)
     exists = ws.warehouse.con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]
     if not exists:
         raise QueryError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)

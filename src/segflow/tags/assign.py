@@ -21,14 +21,20 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError, QueryError, SchemaError
 from segflow.identity.store import SOURCE_COL, resolved_for
 from segflow.rules.parse import parse_duration
-from segflow.tags.definition import SOURCES, TAGS_DIR, TagDefinition, check_tag_name, load_tag_definitions
+from segflow.tags.definition import (
+    SOURCES,
+    TAGS_DIR,
+    TagDefinition,
+    check_tag_name,
+    load_tag_definitions,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -65,8 +71,8 @@ class RemoveResult:
 
 
 def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(timezone.utc)
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    when = value or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:

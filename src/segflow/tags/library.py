@@ -11,7 +11,7 @@ now and not expired (the meaning ``{tag: ...}`` has in a rule).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import SchemaError
@@ -29,8 +29,8 @@ _ACTIVE = "(assigned_at IS NULL OR assigned_at <= ?) AND (expires_at IS NULL OR 
 
 
 def _now(at: datetime | None) -> datetime:
-    when = at or datetime.now(timezone.utc)
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    when = at or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _latest_refreshes(ws: Workspace) -> dict[str, dict[str, Any]]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import QueryError, SchemaError
@@ -88,8 +88,8 @@ class TagRefresh:
 
 
 def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(timezone.utc)
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    when = value or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def check_tag_definitions(
@@ -229,7 +229,7 @@ def refresh_tags(
     checked = check_tag_definitions(ws, tags, selected)
     con = ws.warehouse.con
     con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({_HISTORY_DDL})")
-    cutoff = min(when, datetime.now(timezone.utc))
+    cutoff = min(when, datetime.now(UTC))
     expiring = {r[0] for r in con.execute("SELECT DISTINCT tag FROM tag_assignments WHERE expires_at <= ?",
                                           [cutoff]).fetchall()}
     results = []
@@ -284,7 +284,7 @@ def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None
     difference, not the whole membership. *may_expire* False skips the purge of expired
     assignments when the caller knows the tag has none.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key = [tag.name, tag.source]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -346,7 +346,7 @@ def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None
 def _record(con: duckdb.DuckDBPyConnection, tag: TagDefinition, r: TagRefresh) -> None:
     con.execute(
         f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [r.name, r.source, tag.fingerprint(), r.as_of, datetime.now(timezone.utc), r.seconds, r.members, r.added,
+        [r.name, r.source, tag.fingerprint(), r.as_of, datetime.now(UTC), r.seconds, r.members, r.added,
          r.removed, r.changed, r.expired, r.unknown, r.error],
     )
 
@@ -367,5 +367,5 @@ def tag_history(ws: Workspace, name: str | None = None, *, limit: int | None = N
     rows = [dict(zip(cols, row)) for row in cursor.fetchall()]
     for row in rows:
         for key in ("as_of", "refreshed_at"):
-            row[key] = row[key].astimezone(timezone.utc)
+            row[key] = row[key].astimezone(UTC)
     return rows

@@ -89,19 +89,19 @@ def _table(name: str, alias: str) -> exp.Table:
     )
 
 
-def _as(value: exp.Expression, name: str) -> exp.Alias:
+def _as(value: exp.Expr, name: str) -> exp.Alias:
     return exp.Alias(this=value, alias=exp.to_identifier(name, quoted=True))
 
 
-def _and(conds: list[exp.Expression]) -> exp.Expression:
-    return cast(exp.Expression, exp.and_(*conds)) if conds else exp.true()
+def _and(conds: list[exp.Expr]) -> exp.Expr:
+    return cast(exp.Expr, exp.and_(*conds)) if conds else exp.true()
 
 
-def _not_null(value: exp.Expression) -> exp.Expression:
+def _not_null(value: exp.Expr) -> exp.Expr:
     return exp.not_(exp.Is(this=value, expression=exp.Null()))
 
 
-def _eq_any(value: exp.Expression, options: tuple[str, ...]) -> exp.Expression:
+def _eq_any(value: exp.Expr, options: tuple[str, ...]) -> exp.Expr:
     items = [exp.Literal.string(o) for o in options]
     return exp.EQ(this=value, expression=items[0]) if len(items) == 1 else exp.In(this=value, expressions=items)
 
@@ -115,18 +115,18 @@ class _TraitCompiler:
         self.sql = sql
         self.rules = RuleCompiler(as_of, zone, sql)  # also checks the zone
 
-    def window(self, ts: exp.Expression, w: Window) -> list[exp.Expression]:
+    def window(self, ts: exp.Expr, w: Window) -> list[exp.Expr]:
         """The rule language's window: ``within: d`` is T - d < ts <= T; ``between`` is
         inclusive and never after T."""
         return self.rules.window(ts, w)
 
-    def property(self, properties: exp.Expression, f: PropFilter, c: Compare) -> exp.Expression:
+    def property(self, properties: exp.Expr, f: PropFilter, c: Compare) -> exp.Expr:
         """An event property read as the type of the value it is compared with (as in rules)."""
         return self.rules.event_property(properties, f, c)
 
     def query(self, trait: TraitDefinition) -> exp.Select:
         grouped = self.aggregate(trait, _subquery(self.rows(trait), "r"))
-        value: exp.Expression = _col("g", "value")
+        value: exp.Expr = _col("g", "value")
         if trait.kind in ZERO_WHEN_EMPTY:
             value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
         link = exp.EQ(this=_col("g", "profile_id"), expression=_col("p", "profile_id"))
@@ -140,7 +140,7 @@ class _TraitCompiler:
     # -- the matching rows -------------------------------------------------------------
     def rows(self, trait: TraitDefinition) -> exp.Select:
         """``r``: profile_id, ts, id (event_id / order_id) and, for property kinds, value."""
-        flags: list[exp.Expression] = []
+        flags: list[exp.Expr] = []
         if trait.source == "orders":
             alias, table, id_col = "o", "orders", "order_id"
             filters = self.order_filters(trait)
@@ -161,7 +161,7 @@ class _TraitCompiler:
                 if trait.prop is not None:
                     value = self.event_value(trait)
             filters += self.window(_col(alias, "ts"), trait.window)
-        columns: list[exp.Expression] = [
+        columns: list[exp.Expr] = [
             _as(_col(alias, "profile_id"), "profile_id"), _as(_col(alias, "ts"), "ts"), _as(_col(alias, id_col), "id"),
         ]
         if value is not None:
@@ -170,25 +170,25 @@ class _TraitCompiler:
         columns += flags
         return sqlglot.select(*columns).from_(_table(table, alias)).where(_and(filters))
 
-    def event_filters(self, alias: str, spec: EventSpec) -> exp.Expression:
+    def event_filters(self, alias: str, spec: EventSpec) -> exp.Expr:
         properties = _col(alias, "properties")
         conds = [_eq_any(_col(alias, "event"), spec.names)]
         conds += self.where(properties, spec.where)
         return _and(conds)
 
-    def where(self, properties: exp.Expression, filters: tuple[PropFilter, ...]) -> list[exp.Expression]:
+    def where(self, properties: exp.Expr, filters: tuple[PropFilter, ...]) -> list[exp.Expr]:
         return [self.rules.test(self.property(properties, f, c), c, True) for f in filters for c in f.tests]
 
-    def event_value(self, trait: TraitDefinition) -> exp.Expression:
+    def event_value(self, trait: TraitDefinition) -> exp.Expr:
         text = self.sql.json_text(_col("e", "properties"), trait.prop or "")
         return self.sql.number(text) if trait.kind in NUMERIC_KINDS else text
 
-    def order_filters(self, trait: TraitDefinition) -> list[exp.Expression]:
-        filters: list[exp.Expression] = []
+    def order_filters(self, trait: TraitDefinition) -> list[exp.Expr]:
+        filters: list[exp.Expr] = []
         if trait.statuses:
             filters.append(_eq_any(_col("o", "status"), trait.statuses))
         filters += self.window(_col("o", "ts"), trait.window)
-        items: list[exp.Expression] = []
+        items: list[exp.Expr] = []
         for f in trait.where:
             target = items if f.target == "item" else filters
             target += [self.rules.test(_col("i" if f.target == "item" else "o", f.prop), c, True) for c in f.tests]
@@ -198,7 +198,7 @@ class _TraitCompiler:
                                       .where(_and([link, *items]))))
         return filters
 
-    def order_value(self, trait: TraitDefinition) -> exp.Expression:
+    def order_value(self, trait: TraitDefinition) -> exp.Expr:
         column = _col("o", trait.prop or "")
         return column if trait.kind in NUMERIC_KINDS else exp.cast(column, exp.DataType.build("VARCHAR"))
 
@@ -224,12 +224,12 @@ class _TraitCompiler:
         return (sqlglot.select(_as(profile, "profile_id"), _as(self.value(trait), "value"))
                 .from_(rows).group_by(profile.copy()))
 
-    def value(self, trait: TraitDefinition) -> exp.Expression:
+    def value(self, trait: TraitDefinition) -> exp.Expr:
         kind, value = trait.kind, _col("r", "value")
         if kind is TraitKind.COUNTER:
             return exp.Count(this=exp.Star())
         if kind is TraitKind.RATIO:
-            def count(flag: str) -> exp.Expression:
+            def count(flag: str) -> exp.Expr:
                 return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=_col("r", flag)))
 
             ratio = exp.Div(this=exp.cast(count("num"), exp.DataType.build("DOUBLE")), expression=count("den"))
@@ -244,7 +244,7 @@ class _TraitCompiler:
             key = self.sql.text_order(value)
             ordered = exp.Ordered(this=key.copy(), nulls_first=False)
             return exp.ArrayAgg(this=exp.Order(this=exp.Distinct(expressions=[key]), expressions=[ordered]))
-        funcs: dict[TraitKind, type[exp.Expression]] = {
+        funcs: dict[TraitKind, type[exp.Expr]] = {
             TraitKind.SUM: exp.Sum, TraitKind.AVG: exp.Avg, TraitKind.MIN: exp.Min, TraitKind.MAX: exp.Max,
         }
         return funcs[kind](this=value)

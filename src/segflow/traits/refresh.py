@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
@@ -83,8 +83,8 @@ def _table(name: str, alias: str) -> exp.Table:
 
 
 def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(timezone.utc)
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    when = value or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _state_rows(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
@@ -98,7 +98,7 @@ def _state_rows(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     for row in rows.values():  # DuckDB hands back its own UTC object; make it the stdlib one
         for key in ("as_of", "refreshed_at"):
-            row[key] = row[key].astimezone(timezone.utc)
+            row[key] = row[key].astimezone(UTC)
     return rows
 
 
@@ -175,7 +175,7 @@ def refresh_traits(
         con.execute(f"CREATE OR REPLACE TABLE traits AS {final}")
         con.execute("ALTER TABLE traits ALTER COLUMN profile_id SET NOT NULL")
         counts = _non_null(con, definitions)
-        refreshed_at = datetime.now(timezone.utc)
+        refreshed_at = datetime.now(UTC)
         con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({_STATE_DDL})")
         con.execute(f"DELETE FROM {STATE_TABLE}")
         rows = []
