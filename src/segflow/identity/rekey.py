@@ -122,11 +122,24 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             f"CREATE OR REPLACE TEMP TABLE _idr_loaded_map AS SELECT m.source_id, m.canonical_id FROM {MAP} m "
             f"SEMI JOIN _idr_loaded_ids l ON l.profile_id = m.source_id"
         )
+        # Loaded ids of records that were already merged into another id before this run
+        # (their stored rows carry that id, so the loader could not match a repeat: see
+        # _dedupe). The mapping holds this run's ids now; _idr_remap the old one where it changed.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _idr_premerged AS SELECT m.source_id FROM _idr_loaded_map m "
+            "LEFT JOIN _idr_remap r ON r.source_id = m.source_id "
+            "WHERE coalesce(r.old_canonical, m.canonical_id) <> m.source_id"
+        )
     for table, loaded in REKEYED.items():
         if table not in present:
             continue
         t = q(table)
         parts = []
+        # Only rows loaded for an already merged record can repeat a stored row; usually
+        # none were (new records, or records of their own), and the table is not searched.
+        dedupe = table in KEYS and loaded and wm > 0 and bool(scalar(
+            con, f"SELECT count(*) FROM (SELECT 1 FROM {t} WHERE _load_id > {wm} "
+            f"AND profile_id IN (SELECT source_id FROM _idr_premerged) LIMIT 1)"))
         if loaded:
             # Rows loaded since the last resolve: profile_id is the source id as loaded.
             target = "coalesce(m.canonical_id, t.profile_id)"
@@ -159,7 +172,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         # marked '', follow their anonymous id instead: see attach_anonymous).
         if loaded and not older_rows:
             n = _move(con, table, parts[0])
-            if table in KEYS and wm > 0:
+            if dedupe:
                 n += _dedupe(con, table, wm)
             written[table] = n
             continue
@@ -170,7 +183,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             f"OR t.{SOURCE_COL} IS DISTINCT FROM (CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
         )
         n = _move(con, table, " UNION ALL ".join(parts))
-        if table in KEYS and loaded and wm > 0:  # before the first resolve nothing older exists
+        if dedupe:  # before the first resolve (wm = 0) nothing older exists
             n += _dedupe(con, table, wm)
         written[table] = n
     # Ids of rows loaded in this run that no mapping names: orphans, until one does.
