@@ -264,9 +264,7 @@ class _Parser:
         if not isinstance(salt, str) or not salt:
             self.fail(_join(base, "salt"), "missing_salt", "sample needs a salt (any text, e.g. the test's name)")
             ok = False
-        if not ok or not isinstance(salt, str):
-            return None
-        return Sample(path=path, fraction=float(fraction), salt=salt)
+        return Sample(path=path, fraction=float(fraction), salt=str(salt)) if ok else None
 
     # -- behaviour ----------------------------------------------------------
     def window(self, data: dict[str, Any], path: str) -> Window:
