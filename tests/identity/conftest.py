@@ -10,7 +10,18 @@ import pytest
 from identity_helpers import Feed, csv_text
 
 import segflow
+from segflow.identity import rekey
 from segflow.workspace import Workspace
+
+
+@pytest.fixture(autouse=True, params=["rewrite", "update"], ids=["move-rewrite", "move-update"])
+def move_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every identity test runs with both ways re-keying moves rows (``rekey._move``):
+    deleting and re-inserting them, and updating them in place. Real sizes choose by how
+    close together the rows lie; the tests' few rows would otherwise only ever take the
+    first way."""
+    monkeypatch.setattr(rekey, "DENSE_ROWS", 1 if request.param == "update" else 10**12)
+    return str(request.param)
 
 
 @pytest.fixture

@@ -74,21 +74,40 @@ def _found(table: str, where: str) -> str:
     return f"SELECT *, rowid AS _row FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where})"
 
 
+#: DuckDB's row group size: row ids ``g * ROW_GROUP`` to ``(g + 1) * ROW_GROUP - 1`` share one.
+ROW_GROUP = 122_880
+#: Rows to rewrite per row group they touch at or above which an UPDATE in place is used.
+DENSE_ROWS = 32_768
+
+
 def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
     """Rewrite the rows of *table* selected (with new values) by *changed*.
 
-    *changed* is a ``SELECT t.* REPLACE (...), t.rowid AS _rid FROM <table> t ...``.
-    The rows are deleted and inserted again rather than updated: DuckDB's UPDATE of a
-    text column costs about a quarter of a millisecond per row on these tables
-    (measured: 47k membership rows, 12 s), a delete plus an insert a few microseconds.
+    *changed* is a ``SELECT t.* REPLACE (...), t.rowid AS _rid FROM <table> t ...``
+    that changes ``profile_id`` and the record column only. How depends on where the
+    rows lie:
+
+    * **Together** (at least :data:`DENSE_ROWS` per row group touched), they are updated in
+      place. Rows loaded since the last resolve sit in the newest row groups: 219 k of
+      the 370 k events of a new load took 0.25 s this way, against 0.76 s to delete and
+      re-insert them, checkpoint included.
+    * **Spread thin**, they are deleted and inserted again. An UPDATE rewrites both
+      columns of every row group it touches: 222 k rows spread over 350 row groups took
+      6.9 s, plus 6.8 s at the checkpoint, against 0.7 s.
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_move AS {changed}")
-    n = int(scalar(con, "SELECT count(*) FROM _idr_move"))
-    if n:
-        con.execute(f"DELETE FROM {q(table)} WHERE rowid IN (SELECT _rid FROM _idr_move)")
-        con.execute(f"INSERT INTO {q(table)} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_move")
+    n, groups = con.execute(f"SELECT count(*), count(DISTINCT _rid // {ROW_GROUP}) FROM _idr_move").fetchall()[0]
+    t = q(table)
+    if n and n >= DENSE_ROWS * groups:
+        con.execute(
+            f"UPDATE {t} SET profile_id = m.profile_id, {SOURCE_COL} = m.{SOURCE_COL} "
+            f"FROM _idr_move m WHERE {t}.rowid = m._rid"
+        )
+    elif n:
+        con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT _rid FROM _idr_move)")
+        con.execute(f"INSERT INTO {t} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_move")
     con.execute("DROP TABLE _idr_move")
-    return n
+    return int(n)
 
 
 def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, int]:
@@ -155,9 +174,9 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             remap = "_idr_remap_old"
             on = f"r.old_canonical = t.profile_id AND r.source_id = coalesce(t.{SOURCE_COL}, t.profile_id)"
             # The rows of those old canonical ids first, in a statement of their own: found by
-            # row id (reading only profile_id), then fetched whole. Inside the union below,
-            # DuckDB pushed the other filters into the scan and read every column of every
-            # row instead (3 s for 191 of 42 M events).
+            # row id (reading only profile_id), then fetched whole. Inside a bigger
+            # statement, DuckDB pushed the other filters into the scan and read every column
+            # of every row instead (3 s for 191 of 42 M events).
             rows = "_idr_older"
             if older_rows:
                 older_sql = _found(t, "profile_id IN (SELECT DISTINCT old_canonical FROM _idr_remap_old)")
@@ -170,19 +189,16 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             rows = f"(SELECT *, rowid AS _row FROM {t})"
         # Rows from before follow their source's new canonical id (anonymous events,
         # marked '', follow their anonymous id instead: see attach_anonymous).
-        if loaded and not older_rows:
-            n = _move(con, table, parts[0])
-            if dedupe:
-                n += _dedupe(con, table, wm)
-            written[table] = n
-            continue
-        parts.append(
-            f"SELECT t.* EXCLUDE (_row) REPLACE (r.canonical_id AS profile_id, CASE WHEN r.canonical_id <> r.source_id "
-            f"THEN r.source_id END AS {SOURCE_COL}), t._row AS _rid FROM {rows} t JOIN {remap} r ON {on} "
-            f"WHERE {older} AND coalesce(t.{SOURCE_COL}, '-') <> '' AND (t.profile_id IS DISTINCT FROM r.canonical_id "
-            f"OR t.{SOURCE_COL} IS DISTINCT FROM (CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
-        )
-        n = _move(con, table, " UNION ALL ".join(parts))
+        if not loaded or older_rows:
+            parts.append(
+                f"SELECT t.* EXCLUDE (_row) REPLACE (r.canonical_id AS profile_id, CASE WHEN r.canonical_id <> r.source_id "
+                f"THEN r.source_id END AS {SOURCE_COL}), t._row AS _rid FROM {rows} t JOIN {remap} r ON {on} "
+                f"WHERE {older} AND coalesce(t.{SOURCE_COL}, '-') <> '' AND (t.profile_id IS DISTINCT FROM r.canonical_id "
+                f"OR t.{SOURCE_COL} IS DISTINCT FROM (CASE WHEN r.canonical_id <> r.source_id THEN r.source_id END))"
+            )
+        # One move each: the rows loaded since the last run lie together in the newest row
+        # groups, the older rows anywhere, and _move picks its way by how close they lie.
+        n = sum(_move(con, table, part) for part in parts)
         if dedupe:  # before the first resolve (wm = 0) nothing older exists
             n += _dedupe(con, table, wm)
         written[table] = n
