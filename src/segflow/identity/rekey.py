@@ -133,6 +133,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         f"SELECT profile_id FROM {q(table)} WHERE _load_id > {wm} AND profile_id IS NOT NULL"
         for table, loaded in REKEYED.items() if loaded and table in present
     ]
+    premerged = False
     if loaded_ids:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_loaded_ids AS SELECT DISTINCT profile_id FROM ({' UNION ALL '.join(loaded_ids)})"
@@ -149,6 +150,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             "LEFT JOIN _idr_remap r ON r.source_id = m.source_id "
             "WHERE coalesce(r.old_canonical, m.canonical_id) <> m.source_id"
         )
+        premerged = int(scalar(con, "SELECT count(*) FROM _idr_premerged")) > 0
     for table, loaded in REKEYED.items():
         if table not in present:
             continue
@@ -156,7 +158,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         parts = []
         # Only rows loaded for an already merged record can repeat a stored row; usually
         # none were (new records, or records of their own), and the table is not searched.
-        dedupe = table in KEYS and loaded and wm > 0 and bool(scalar(
+        dedupe = table in KEYS and loaded and wm > 0 and premerged and bool(scalar(
             con, f"SELECT count(*) FROM (SELECT 1 FROM {t} WHERE _load_id > {wm} "
             f"AND profile_id IN (SELECT source_id FROM _idr_premerged) LIMIT 1)"))
         if loaded:
