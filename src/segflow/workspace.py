@@ -20,21 +20,26 @@ from segflow.errors import SchemaError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from segflow.clock import Clock
     from segflow.identity.resolve import ResolveSummary
     from segflow.ingest.loader import LoadSummary, Progress
     from segflow.schema.registry import Attribute, SchemaRegistry
     from segflow.segments.preview import Preview
     from segflow.state.store import StateStore
-    from segflow.warehouse.duckdb import DuckDBWarehouse
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["Workspace", "open_workspace"]
 
 
 class Workspace:
-    def __init__(self, root: Path, config: ProjectConfig, *, read_only: bool = False) -> None:
+    def __init__(self, root: Path, config: ProjectConfig, *, read_only: bool = False,
+                 clock: Clock | None = None) -> None:
+        from segflow.clock import SystemClock
+
         self.root = root
         self.config = config
         self.read_only = read_only
+        self.clock: Clock = clock or SystemClock()
 
     # -- the stores (opened on first use) ----------------------------------
     @cached_property
@@ -50,7 +55,7 @@ class Workspace:
         return SchemaRegistry(self.state, self.root / SCHEMA_FILE)
 
     @cached_property
-    def warehouse(self) -> DuckDBWarehouse:
+    def warehouse(self) -> Warehouse:
         from segflow.warehouse.duckdb import DuckDBWarehouse
 
         url = resolve_url(self.config.warehouse, self.root, "duckdb")
@@ -65,7 +70,7 @@ class Workspace:
         self._sync_schema(wh)
         return wh
 
-    def _sync_schema(self, wh: DuckDBWarehouse) -> None:
+    def _sync_schema(self, wh: Warehouse) -> None:
         """Apply ``schema.yaml``: register declared attributes and give them columns."""
         declared = self.registry.read_declared()
         current = {(a.kind, a.name): a for a in self.registry.extra_attributes()}

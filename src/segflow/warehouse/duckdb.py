@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from segflow.errors import QueryError
 from segflow.schema.kinds import KINDS
-from segflow.warehouse.base import Warehouse, quote_ident
+from segflow.warehouse import tables
+from segflow.warehouse.base import Result, Warehouse, quote_ident
+from segflow.warehouse.tables import LOAD_ID
 
 if TYPE_CHECKING:
     import duckdb
@@ -17,38 +20,44 @@ if TYPE_CHECKING:
     from segflow.schema.registry import Attribute
     from segflow.schema.types import AttributeType
 
-__all__ = ["DuckDBWarehouse"]
-
-#: Bookkeeping column on every table: the id of the load (state store `loads`) that wrote the row.
-LOAD_ID = "_load_id"
-
-#: Tables segflow itself writes (tags, segments, traits), read by rules like any other.
-SYSTEM_TABLES = {
-    "tag_assignments": "profile_id VARCHAR NOT NULL, tag VARCHAR NOT NULL, value VARCHAR, source VARCHAR, "
-    "assigned_at TIMESTAMPTZ, expires_at TIMESTAMPTZ",
-    "segment_members": "segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered_at TIMESTAMPTZ",
-    "traits": "profile_id VARCHAR NOT NULL",
-}
-
+__all__ = ["LOAD_ID", "DuckDBWarehouse"]
 
 class DuckDBWarehouse(Warehouse):
     DIALECT: ClassVar[str] = "duckdb"
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = True
     SUPPORTS_FILE_LOAD: ClassVar[bool] = True
+    SUPPORTS_ARROW_SCAN: ClassVar[bool] = True
+    SUPPORTS_PROGRESS: ClassVar[bool] = True
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False,
+                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
         import duckdb
 
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con: duckdb.DuckDBPyConnection = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise QueryError(f"cannot open the warehouse {self.path}: {exc}", code="warehouse_open") from exc
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        self._depth = 0
+        if connection is not None:
+            self._con = connection
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._con = duckdb.connect(self.path, read_only=read_only)
+            except duckdb.Error as exc:
+                raise QueryError(f"cannot open the warehouse {self.path}: {exc}", code="warehouse_open") from exc
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET enable_progress_bar = true")
+        self._con.execute("SET enable_progress_bar_print = false")
+
+    @classmethod
+    def wrap(cls, connection: duckdb.DuckDBPyConnection) -> DuckDBWarehouse:
+        """An adapter over an open DuckDB connection (tests and benchmarks that build data in memory)."""
+        return cls(":memory:", connection=connection)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The raw connection, for tests and benchmarks only: segflow's own modules go through
+        the adapter's methods (``tests/test_architecture.py``)."""
+        return self._con
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False) -> DuckDBWarehouse:
@@ -59,8 +68,7 @@ class DuckDBWarehouse(Warehouse):
 
     # -- tables -----------------------------------------------------------
     def ensure_tables(self, attributes: Iterable[Attribute]) -> None:
-        for name, ddl in SYSTEM_TABLES.items():
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
+        tables.ensure(self, *tables.SYSTEM_TABLES)
         self._ensure_kind_tables(attributes)
 
     def _ensure_kind_tables(self, attributes: Iterable[Attribute]) -> None:
@@ -72,14 +80,14 @@ class DuckDBWarehouse(Warehouse):
             if not existing:
                 cols = [f"{quote_ident(c.name)} {c.type.duckdb_type}" for c in kind.columns]
                 cols.append(f"{LOAD_ID} BIGINT")
-                self.con.execute(f"CREATE TABLE IF NOT EXISTS {kind.name} ({', '.join(cols)})")
+                self._con.execute(f"CREATE TABLE IF NOT EXISTS {kind.name} ({', '.join(cols)})")
                 existing = self.columns(kind.name)
             for attr in extra.get(kind.name, []):
                 if attr.name not in existing:
                     self.add_column(kind.name, attr.name, attr.type)
 
     def columns(self, table: str) -> dict[str, str]:
-        rows = self.con.execute(
+        rows = self._con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
             [table],
@@ -89,33 +97,73 @@ class DuckDBWarehouse(Warehouse):
     def add_column(self, table: str, name: str, type_: AttributeType) -> None:
         # IF NOT EXISTS: a crash between the warehouse commit and the registry write
         # leaves a column the next load infers and records again.
-        self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {type_.duckdb_type}")
+        self._con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {type_.duckdb_type}")
 
     def change_column_type(self, table: str, name: str, type_: AttributeType) -> int:
         """Retype a column when every stored value converts; return the number that would not."""
         from segflow.schema.types import value_sql
 
         col = quote_ident(name)
-        failing = self.con.execute(
+        failing = self._con.execute(
             f"SELECT count(*) FROM {quote_ident(table)} WHERE {col} IS NOT NULL "
             f"AND {value_sql(type_, f'{col}::VARCHAR')} IS NULL"
         ).fetchall()[0][0]
         if failing == 0:
-            self.con.execute(
+            self._con.execute(
                 f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {col} SET DATA TYPE {type_.duckdb_type} "
                 f"USING {value_sql(type_, f'{col}::VARCHAR')}"
             )
         return int(failing)
 
-    # -- queries ----------------------------------------------------------
-    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        return self.con.sql(sql, params=params or None).to_arrow_table()
+    # -- statements -------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
+        # DuckDB's connection is its own cursor: fetchall / fetchone / description / fetchnumpy /
+        # arrow() read the statement just run (the Result protocol of base.py).
+        return cast("Result", self._con.execute(sql, params) if params else self._con.execute(sql))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._con.executemany(sql, list(rows))
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        return self._con.sql(sql, params=params or None).to_arrow_table()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._con.execute("COMMIT")
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self._con.unregister(name)
+
+    def query_progress(self) -> float:
+        return float(self._con.query_progress())
+
+    def interrupt(self) -> None:
+        self._con.interrupt()
 
     def query_readonly(self, sql: str) -> pa.Table:
         import duckdb
 
         try:
-            return self.con.sql(sql).to_arrow_table()
+            return self._con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             raise QueryError(message, code="query_failed") from exc
@@ -124,8 +172,8 @@ class DuckDBWarehouse(Warehouse):
         counts = {}
         for kind in KINDS:
             if self.columns(kind):
-                counts[kind] = int(self.con.execute(f"SELECT count(*) FROM {kind}").fetchall()[0][0])
+                counts[kind] = int(self._con.execute(f"SELECT count(*) FROM {kind}").fetchall()[0][0])
         return counts
 
     def close(self) -> None:
-        self.con.close()
+        self._con.close()

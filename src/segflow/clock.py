@@ -1,0 +1,60 @@
+"""Time as a parameter: the clock every "now" comes from, and UTC normalisation.
+
+Everything that depends on the current time takes a :class:`Clock` (the project
+context's ``clock``), so refreshes, schedules and (later) journeys can run as of any
+time and be simulated deterministically::
+
+    >>> from datetime import datetime, UTC
+    >>> fixed = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
+    >>> fixed.now().isoformat()
+    '2026-03-01T00:00:00+00:00'
+    >>> utc(datetime(2026, 3, 1, 8, 0)).isoformat()     # naive times are UTC
+    '2026-03-01T08:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "now", "utc"]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that reads *at* until moved (tests, simulations, ``--now``)."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return utc(self.at)
+
+
+def now() -> datetime:
+    """The wall-clock time in UTC."""
+    return datetime.now(UTC)
+
+
+def utc(value: datetime | None = None) -> datetime:
+    """*value* in UTC (naive values are taken as UTC); the current time when None."""
+    when = value or datetime.now(UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Like :func:`utc`, but None stays None (times read back from a store)."""
+    return None if value is None else utc(value)

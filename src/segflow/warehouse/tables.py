@@ -1,0 +1,132 @@
+"""Every table segflow keeps in the warehouse, declared in one place.
+
+The kind tables (``profiles``, ``events``, ...) follow the schema registry
+(:mod:`segflow.schema.kinds` plus declared and inferred attributes); the others are
+segflow's own bookkeeping, each created on first use by :func:`ensure` with the
+column list below. Domain packages name the tables through the constants here and
+never write ``CREATE TABLE`` / ``ALTER TABLE`` themselves (temporary scratch tables
+aside: :meth:`Warehouse.temp_table`). The column lists are written in DuckDB's type
+names; an adapter for another engine maps them.
+
+Who writes what:
+
+=====================  ==========================================================
+table                  written by
+=====================  ==========================================================
+tag_assignments        tags (refresh, assign)
+tag_refreshes          tags (one row per refresh of each tag)
+segment_members        segments (membership)
+segment_history        segments (entered / exited events)
+traits, trait_state    traits (refresh)
+profile_map ...        identity (resolve): see :mod:`segflow.identity.store`
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from segflow.warehouse.base import quote_ident as q
+
+if TYPE_CHECKING:
+    from segflow.warehouse.base import Warehouse
+
+__all__ = [
+    "ANON_STATE",
+    "IDENTITY_TABLES",
+    "JUNK",
+    "LOAD_ID",
+    "SEGMENT_HISTORY",
+    "SEGMENT_MEMBERS",
+    "SYSTEM_TABLES",
+    "TABLES",
+    "TAG_ASSIGNMENTS",
+    "TAG_REFRESHES",
+    "TRAITS",
+    "TRAIT_STATE",
+    "add_missing_columns",
+    "create_like",
+    "ensure",
+]
+
+#: Bookkeeping column on every kind table: the id of the load (state store `loads`) that wrote the row.
+LOAD_ID = "_load_id"
+
+TAG_ASSIGNMENTS = "tag_assignments"
+TAG_REFRESHES = "tag_refreshes"
+SEGMENT_MEMBERS = "segment_members"
+SEGMENT_HISTORY = "segment_history"
+TRAITS = "traits"
+TRAIT_STATE = "trait_state"
+# identity resolution (segflow.identity.store documents each)
+PROFILE_MAP = "profile_map"
+SOURCE_PROFILES = "source_profiles"
+IDENTITY_INDEX = "identity_index"
+ANON_LINKS = "anonymous_links"
+ANON_STATE = "anonymous_attached"
+IDENTITY_META = "identity_meta"
+ORPHANS = "identity_orphans"
+JUNK = "identity_junk"
+
+#: Table name → column list.
+TABLES: dict[str, str] = {
+    TAG_ASSIGNMENTS: "profile_id VARCHAR NOT NULL, tag VARCHAR NOT NULL, value VARCHAR, source VARCHAR, "
+    "assigned_at TIMESTAMPTZ, expires_at TIMESTAMPTZ",
+    TAG_REFRESHES: "name VARCHAR NOT NULL, source VARCHAR NOT NULL, fingerprint VARCHAR, as_of TIMESTAMPTZ NOT NULL, "
+    "refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, members BIGINT, added BIGINT, removed BIGINT, "
+    "changed BIGINT, expired BIGINT, unknown BIGINT, error VARCHAR",
+    SEGMENT_MEMBERS: "segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered_at TIMESTAMPTZ",
+    SEGMENT_HISTORY: "segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, change VARCHAR NOT NULL, "
+    "changed_at TIMESTAMPTZ NOT NULL, run_id BIGINT",
+    TRAITS: "profile_id VARCHAR NOT NULL",
+    TRAIT_STATE: "name VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL, file VARCHAR, "
+    "fingerprint VARCHAR, as_of TIMESTAMPTZ NOT NULL, refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, "
+    "non_null BIGINT",
+    PROFILE_MAP: "source_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL, resolved_at TIMESTAMPTZ, run_id BIGINT",
+    IDENTITY_INDEX: "source_id VARCHAR NOT NULL, type VARCHAR NOT NULL, value VARCHAR, raw VARCHAR, origin VARCHAR, "
+    "status VARCHAR NOT NULL",
+    ANON_LINKS: "anonymous_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, via VARCHAR NOT NULL",
+    ANON_STATE: "anonymous_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL",
+    IDENTITY_META: "watermark BIGINT NOT NULL, run_id BIGINT, resolved_at TIMESTAMPTZ, settings VARCHAR",
+    ORPHANS: "source_id VARCHAR NOT NULL",
+    JUNK: "type VARCHAR NOT NULL, value VARCHAR NOT NULL, sources BIGINT NOT NULL",
+}
+
+#: The tables every warehouse has from the start (rules read them like any other).
+SYSTEM_TABLES = (TAG_ASSIGNMENTS, SEGMENT_MEMBERS, TRAITS)
+#: The identity resolution tables created before its first run.
+IDENTITY_TABLES = (PROFILE_MAP, IDENTITY_INDEX, ANON_LINKS, IDENTITY_META, ORPHANS)
+
+
+def ensure(wh: Warehouse, *names: str) -> None:
+    """Create each of the tables *names* (keys of :data:`TABLES`) when missing."""
+    for name in names:
+        wh.execute(f"CREATE TABLE IF NOT EXISTS {name} ({TABLES[name]})")
+
+
+def create_like(wh: Warehouse, table: str, like: str) -> None:
+    """Create *table* empty with the columns of *like* (a table or a query) when missing."""
+    source = f"({like})" if " " in like.strip() else q(like)
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} AS SELECT * FROM {source} AS _l LIMIT 0")
+
+
+def add_missing_columns(wh: Warehouse, table: str, columns: dict[str, str]) -> list[str]:
+    """Add each of *columns* (name → engine type) *table* lacks; return the names added."""
+    have = wh.columns(table)
+    added = [name for name in columns if name not in have]
+    for name in added:
+        wh.execute(f"ALTER TABLE {q(table)} ADD COLUMN IF NOT EXISTS {q(name)} {columns[name]}")
+    return added
+
+
+def replace_table(wh: Warehouse, table: str, select_sql: str) -> None:
+    """Replace *table* with the rows of *select_sql* (inside the caller's transaction)."""
+    wh.execute(f"CREATE OR REPLACE TABLE {q(table)} AS {select_sql}")
+
+
+def set_not_null(wh: Warehouse, table: str, column: str) -> None:
+    wh.execute(f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} SET NOT NULL")
+
+
+def rename_table(wh: Warehouse, table: str, new_name: str) -> None:
+    wh.execute(f"ALTER TABLE {q(table)} RENAME TO {q(new_name)}")
