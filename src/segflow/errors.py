@@ -1,22 +1,32 @@
 """The one error hierarchy of segflow.
 
 Every error a user can fix carries a short machine-readable ``code``, a one-sentence
-message naming the thing at fault and, where it applies, a ``path`` (a file and row,
-a column, or a place in a definition such as ``all[2].event.within``)::
+message naming the thing at fault (a file and row, a column, a segment, a tag, a place
+in a definition such as ``all[2].event.within``) and, where it applies, that place as
+``path``. Messages never name a command-line flag: the same error reaches users of
+the CLI, the Python API and (later) the HTTP API, and each face adds its own hints
+(``segflow.cli.errors`` for the command line)::
 
     SegflowError
     ├── ProjectError            no project here, bad segflow.yaml
     ├── SchemaError             unknown or conflicting attribute types
     ├── LoadError               a file that cannot be loaded at all
-    ├── QueryError              a refused or failing ad-hoc query
+    ├── QueryError              a refused or failing query, an unknown column, a read-only project
     ├── StateError              the state store (migrations, connection)
-    └── GenerateError           bad generator parameters
+    ├── GenerateError           bad generator parameters
+    ├── IdentityError           an unknown profile or identifier, a merge that cannot be undone
+    ├── RuleError               a rule that cannot run (``problems``: every error, each with its path)
+    └── DefinitionError         a segment, tag or trait definition that cannot be used
+        └── DefinitionsError    several definitions with problems (``problems``: each one)
 
 The CLI prints ``Error: <message>`` and exits 1 for any of them (``--debug`` shows
-the traceback).
+the traceback); :meth:`SegflowError.to_dict` is the ``{code, message, path}`` body an
+API returns.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 __all__ = [
     "SegflowError",
@@ -26,6 +36,11 @@ __all__ = [
     "QueryError",
     "StateError",
     "GenerateError",
+    "IdentityError",
+    "Problem",
+    "RuleError",
+    "DefinitionError",
+    "DefinitionsError",
 ]
 
 
@@ -70,3 +85,69 @@ class StateError(SegflowError):
 
 class GenerateError(SegflowError):
     code = "generate"
+
+
+class IdentityError(SegflowError):
+    """An unknown profile or identifier, a merge that cannot be undone, a bad option."""
+
+    code = "identity"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of a rule: its code, its path in the rule and a one-line message."""
+
+    code: str
+    path: str
+    message: str
+    #: "error" stops the rule from running; "warning" (an event never seen) does not.
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path or '(rule)'}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "path": self.path, "message": self.message, "severity": self.severity}
+
+
+class RuleError(SegflowError):
+    """A rule that cannot run; ``problems`` lists every error found, not only the first."""
+
+    code = "invalid_rule"
+
+    def __init__(self, problems: list[Problem], *, source: str | None = None) -> None:
+        self.problems = [p for p in problems if p.severity == "error"]
+        self.warnings = [p for p in problems if p.severity != "error"]
+        self.source = source
+        where = f"{source}: " if source else ""
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{where}{first}{more}", code=first.code, path=first.path)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems) if len(self.problems) > 1 else self.message
+
+    def to_dict(self) -> dict[str, str | None]:  # type: ignore[override]
+        out: dict = super().to_dict()
+        out["problems"] = [p.to_dict() for p in self.problems]
+        return out
+
+
+class DefinitionError(SegflowError):
+    """A definition file (segment, tag, trait) that cannot be used; names file and path."""
+
+    code = "invalid_definition"
+
+
+class DefinitionsError(DefinitionError):
+    """Several definitions with problems: ``problems`` lists each as ``file: rule.path: message``."""
+
+    def __init__(self, problems: list[str], *, code: str = "invalid_definition", path: str | None = None) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more, code=code, path=path)
+
+    def to_dict(self) -> dict[str, str | None]:  # type: ignore[override]
+        out: dict = super().to_dict()
+        out["problems"] = list(self.problems)
+        return out

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import SegflowError
-from segflow.segments.definition import DefinitionError, fingerprint, load_segment_definitions
+from segflow.errors import DefinitionsError, SegflowError
+from segflow.segments.definition import fingerprint, load_segment_definitions
 
 if TYPE_CHECKING:
     from segflow.workspace import Workspace
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
 KINDS = ("trait", "tag", "segment")
-
-
-class DefinitionsError(DefinitionError):
-    """Several definitions with problems: ``problems`` lists each as ``file: rule.path: message``."""
-
-    def __init__(self, problems: list[str], *, code: str = "invalid_definition", path: str | None = None) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(problems[0] + more, code=code, path=path)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,7 @@
-"""Errors of identity resolution (a branch of :class:`~segflow.errors.SegflowError`)."""
+"""Errors of identity resolution: :class:`~segflow.errors.IdentityError`, in the one error tree."""
 
 from __future__ import annotations
 
-from segflow.errors import SegflowError
+from segflow.errors import IdentityError
 
 __all__ = ["IdentityError"]
-
-
-class IdentityError(SegflowError):
-    """An unknown profile or identifier, a merge that cannot be undone, a bad option."""
-
-    code = "identity"

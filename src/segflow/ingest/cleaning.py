@@ -19,7 +19,7 @@ from segflow.schema.types import AttributeType, value_sql
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 
 __all__ = ["Target", "staging_sql", "infer_types", "KEY_HASH", "RAW_CELLS", "REJECTS_COLUMNS", "raw_name"]
@@ -214,7 +214,7 @@ _INFER_SAMPLE = 20_000
 
 
 def _fitting(
-    con: duckdb.DuckDBPyConnection, relation: str, where: str, tests: dict[str, list[AttributeType]]
+    wh: Warehouse, relation: str, where: str, tests: dict[str, list[AttributeType]]
 ) -> dict[str, tuple[bool, list[AttributeType]]]:
     """Per column: whether it has any value, and which candidate types fit every value."""
     exprs: list[str] = []
@@ -226,7 +226,7 @@ def _fitting(
         for t in types:
             exprs.append(f"coalesce(bool_and({_fits_sql(t, n)}) FILTER (WHERE {n} IS NOT NULL), false)")
             keys.append((c, t))
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {relation}{where}").fetchall()[0]
+    row = wh.execute(f"SELECT {', '.join(exprs)} FROM {relation}{where}").fetchall()[0]
     out: dict[str, tuple[bool, list[AttributeType]]] = {}
     for (c, fit), ok in zip(keys, row):
         if fit is None:
@@ -236,7 +236,7 @@ def _fitting(
     return out
 
 
-def infer_types(con: duckdb.DuckDBPyConnection, source: Source, columns: list[str]) -> dict[str, AttributeType]:
+def infer_types(wh: Warehouse, source: Source, columns: list[str]) -> dict[str, AttributeType]:
     """The narrowest type that fits every non-empty value of each of *columns*.
 
     A first pass over a sample rules out most candidates cheaply (a column of words is
@@ -247,13 +247,13 @@ def infer_types(con: duckdb.DuckDBPyConnection, source: Source, columns: list[st
         return {}
     where = " WHERE _parse_error IS NULL" if source.format == "jsonl" else ""
     sample = f"(SELECT * FROM {source.relation}{where} LIMIT {_INFER_SAMPLE})"
-    fits = _fitting(con, sample, "", {c: list(_INFER_ORDER) for c in columns})
+    fits = _fitting(wh, sample, "", {c: list(_INFER_ORDER) for c in columns})
     result = {c: AttributeType.STRING for c in columns}
     # A column with no value in the sample keeps every candidate for the whole-file pass.
     pending = {c: types if has_values else list(_INFER_ORDER) for c, (has_values, types) in fits.items()
                if types or not has_values}
     while pending:
-        full = _fitting(con, source.relation, where, {c: types[:1] for c, types in pending.items()})
+        full = _fitting(wh, source.relation, where, {c: types[:1] for c, types in pending.items()})
         nxt = {}
         for c, types in pending.items():
             has_values, ok = full[c]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError
 from segflow.ingest.cleaning import RAW_CELLS, REJECTS_COLUMNS, Target, infer_types, staging_sql
-from segflow.ingest.merge import _scalar, merge_staged
+from segflow.ingest.merge import merge_staged
 from segflow.ingest.readers import detect_format, open_source, sql_string
 from segflow.ingest.rejects import (
     Reject,
@@ -40,7 +40,8 @@ from segflow.schema.registry import check_attribute_name
 from segflow.schema.types import AttributeType, value_sql
 
 if TYPE_CHECKING:
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["LoadSummary", "load_file", "Progress"]
 
@@ -83,8 +84,8 @@ def _fingerprint(path: Path) -> str:
 class _ProgressPoller:
     """Reports DuckDB's own query progress from a side thread while a statement runs."""
 
-    def __init__(self, con: Any, stage: str, progress: Progress | None) -> None:
-        self.con, self.stage, self.progress = con, stage, progress
+    def __init__(self, wh: Warehouse, stage: str, progress: Progress | None) -> None:
+        self.wh, self.stage, self.progress = wh, stage, progress
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -98,7 +99,7 @@ class _ProgressPoller:
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             try:
-                pct = self.con.query_progress()
+                pct = self.wh.query_progress()
             except Exception:  # the connection is busy finishing; try again next tick
                 continue
             if pct is not None and pct >= 0 and self.progress is not None:
@@ -149,7 +150,7 @@ def _check_header(path: Path, kind: Kind, columns: list[str], known: Iterable[st
 
 
 def load_file(
-    ws: Workspace,
+    ws: ProjectContext,
     kind_name: str,
     file: str | Path,
     *,
@@ -166,16 +167,15 @@ def load_file(
     path = Path(file).expanduser().resolve()
     fmt = detect_format(path, file_format)
     wh = ws.warehouse
-    con = wh.con
     tag = uuid.uuid4().hex[:12]
     summary = LoadSummary(kind=kind.name, file=str(path), format=fmt)
 
-    source = open_source(con, path, fmt, tag)
+    source = open_source(wh, path, fmt, tag)
     registry = ws.registry
     known = registry.attributes(kind.name)
     columns = _check_header(path, kind, source.columns, known)
     new_cols = [c for c in columns if c not in known]
-    inferred: dict[str, AttributeType] = infer_types(con, source, new_cols) if new_cols else {}
+    inferred: dict[str, AttributeType] = infer_types(wh, source, new_cols) if new_cols else {}
     targets = [Target(c.name, c.type, c.name if c.name in columns else None, c) for c in kind.columns]
     targets += [Target(c, known[c].type, c) for c in columns if c in known and kind.column(c) is None]
     targets += [Target(c, inferred[c], c) for c in new_cols]
@@ -200,55 +200,53 @@ def load_file(
         sql = staging_sql(source, kind, targets, fill=fill_rules, phone_country=ws.config.default_phone_country)
         # Staged outside the transaction: a temp table created in autocommit numbers its
         # rows 0..n-1 in file order, which is how rejects find their line numbers.
-        with _ProgressPoller(con, "read", progress):
-            con.execute(f"CREATE TEMP TABLE {staged} AS {sql}")
+        with _ProgressPoller(wh, "read", progress):
+            wh.execute(f"CREATE TEMP TABLE {staged} AS {sql}")
     except BaseException as exc:
         ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
-        _drop_temp(con, source, tag, staged)
+        _drop_temp(wh, source, tag, staged)
         raise
     # The rejects' line numbers need the file's newline count (seconds for a big file):
     # count while DuckDB merges, which releases the GIL.
     newlines: Future[tuple[int, bool]] | None = None
     counter: ThreadPoolExecutor | None = None
-    if fmt == "csv" and (source.rejects_table or _scalar(con, f"SELECT count(_reason) FROM {staged}")):
+    if fmt == "csv" and (source.rejects_table or wh.count(f"SELECT count(_reason) FROM {staged}")):
         counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segflow-newlines")
         newlines = counter.submit(count_newlines, path)
-    con.execute("BEGIN TRANSACTION")
     try:
-        for col, type_ in inferred.items():
-            wh.add_column(kind.name, col, type_)
-        parser_rejects = _parser_rejects(con, source, path)
-        if fmt == "jsonl":  # blank lines are not records
-            con.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
-        with _ProgressPoller(con, "merge", progress):
-            counts = merge_staged(con, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
-        staged_rows = int(con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0])
-        ours = [
-            (rowid, reason, *cells) for rowid, reason, cells in con.execute(
-                f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
-            ).fetchall()
-        ]
-        summary.rows = staged_rows + len(parser_rejects)
-        summary.rejected = len(ours) + len(parser_rejects)
-        summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
-        summary.accepted = counts.inserted + counts.updated
-        if summary.rejected:
-            if progress:
-                progress("rejects", None)
-            counted = newlines.result() if newlines is not None else None
-            rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows, counted)
-            rejects_out = _rejects_path(ws, kind, path, rejects_path)
-            write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
-            summary.rejects_file = str(rejects_out)
-        con.execute("COMMIT")
+        with wh.transaction():
+            for col, type_ in inferred.items():
+                wh.add_column(kind.name, col, type_)
+            parser_rejects = _parser_rejects(wh, source, path)
+            if fmt == "jsonl":  # blank lines are not records
+                wh.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
+            with _ProgressPoller(wh, "merge", progress):
+                counts = merge_staged(wh, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
+            staged_rows = wh.count(f"SELECT count(*) FROM {staged}")
+            ours = [
+                (rowid, reason, *cells) for rowid, reason, cells in wh.execute(
+                    f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
+                ).fetchall()
+            ]
+            summary.rows = staged_rows + len(parser_rejects)
+            summary.rejected = len(ours) + len(parser_rejects)
+            summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
+            summary.accepted = counts.inserted + counts.updated
+            if summary.rejected:
+                if progress:
+                    progress("rejects", None)
+                counted = newlines.result() if newlines is not None else None
+                rejects = _rejects(path, fmt, source.columns, ours, parser_rejects, staged_rows, counted)
+                rejects_out = _rejects_path(ws, kind, path, rejects_path)
+                write_rejects(rejects_out.with_name(rejects_out.name + f".{tag}"), source.columns, rejects, skip=REJECTS_COLUMNS)
+                summary.rejects_file = str(rejects_out)
     except BaseException as exc:
-        con.execute("ROLLBACK")
         ws.state.finish_load(load_id, status="failed", error=str(exc)[:2000])
         if rejects_out is not None:
             Path(str(rejects_out) + f".{tag}").unlink(missing_ok=True)
         raise
     finally:
-        _drop_temp(con, source, tag, staged)
+        _drop_temp(wh, source, tag, staged)
         if counter is not None:
             counter.shutdown(wait=True, cancel_futures=True)
     if rejects_out is not None:
@@ -271,18 +269,18 @@ def load_file(
     return summary
 
 
-def _drop_temp(con: Any, source: Any, tag: str, staged: str) -> None:
+def _drop_temp(wh: Warehouse, source: Any, tag: str, staged: str) -> None:
     scans = f"_rej_scan_{source.rejects_table}" if source.format == "jsonl" else f"_rej_scan_{tag}"
     for table in (staged, source.rejects_table, scans):
         if table:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            wh.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _parser_rejects(con: Any, source: Any, path: Path) -> list[tuple[int, str, str]]:
+def _parser_rejects(wh: Warehouse, source: Any, path: Path) -> list[tuple[int, str, str]]:
     """Rows DuckDB's reader refused: (record number, reason, raw text). Encoding errors fail the file."""
     if not source.rejects_table:
         return []
-    rows = con.execute(
+    rows = wh.execute(
         f"SELECT line, error_type::VARCHAR, error_message, csv_line, line_byte_position "
         f"FROM {source.rejects_table} ORDER BY line"
     ).fetchall()
@@ -324,7 +322,7 @@ def _rejects(
     return out
 
 
-def _rejects_path(ws: Workspace, kind: Kind, path: Path, chosen: str | Path | None) -> Path:
+def _rejects_path(ws: ProjectContext, kind: Kind, path: Path, chosen: str | Path | None) -> Path:
     if chosen is not None:
         return Path(chosen).expanduser().resolve()
     stamp = time.strftime("%Y%m%dT%H%M%S")

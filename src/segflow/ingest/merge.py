@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from segflow.ingest.cleaning import KEY_HASH
 from segflow.schema.kinds import Kind, Merge
 from segflow.warehouse.base import quote_ident as q
-from segflow.warehouse.duckdb import LOAD_ID
+from segflow.warehouse.tables import LOAD_ID
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["MergeCounts", "merge_staged"]
 
@@ -37,14 +37,8 @@ class MergeCounts:
     duplicates: int = 0
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    # fetchall, not fetchone: DuckDB keeps a partly fetched result open on the connection.
-    rows = con.execute(sql).fetchall()
-    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
-
-
 def merge_staged(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     kind: Kind,
     columns: list[str],
     staged: str,
@@ -63,7 +57,7 @@ def merge_staged(
     keys_sql = ", ".join(q(k) for k in key)
     cols_sql = ", ".join(q(c) for c in columns)
     counts = MergeCounts()
-    counts.good = _scalar(con, f"SELECT count(*) FROM {staged} WHERE _reason IS NULL")
+    counts.good = wh.count(f"SELECT count(*) FROM {staged} WHERE _reason IS NULL")
     if counts.good == 0:
         return counts
 
@@ -73,12 +67,12 @@ def merge_staged(
     good = f"SELECT * FROM {staged} WHERE _reason IS NULL"
     key_hash = KEY_HASH  # hash(key), computed while staging
     repeats, collapsed, incoming = f"_repeats_{load_id}", f"_collapsed_{load_id}", f"_incoming_{load_id}"
-    con.execute(
+    wh.execute(
         f"CREATE TEMP TABLE {repeats} AS SELECT h FROM (SELECT {key_hash} AS h FROM {staged} "
         f"WHERE _reason IS NULL) GROUP BY h HAVING count(*) > 1"
     )
-    if _scalar(con, f"SELECT count(*) FROM {repeats}") == 0:
-        con.execute(f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM ({good})")
+    if wh.count(f"SELECT count(*) FROM {repeats}") == 0:
+        wh.execute(f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM ({good})")
         distinct = counts.good
     else:
         candidates = f"SELECT *, rowid AS _ord FROM {staged} WHERE _reason IS NULL AND {key_hash} IN (SELECT h FROM {repeats})"
@@ -96,10 +90,10 @@ def merge_staged(
                 f"SELECT {cols_sql} FROM ({candidates}) "
                 f"QUALIFY row_number() OVER (PARTITION BY {keys_sql} ORDER BY {order}) = 1"
             )
-        con.execute(f"CREATE TEMP TABLE {collapsed} AS {body}")
-        n_candidates = _scalar(con, f"SELECT count(*) FROM ({candidates})")
-        distinct = counts.good - n_candidates + _scalar(con, f"SELECT count(*) FROM {collapsed}")
-        con.execute(
+        wh.execute(f"CREATE TEMP TABLE {collapsed} AS {body}")
+        n_candidates = wh.count(f"SELECT count(*) FROM ({candidates})")
+        distinct = counts.good - n_candidates + wh.count(f"SELECT count(*) FROM {collapsed}")
+        wh.execute(
             f"CREATE TEMP VIEW {incoming} AS SELECT {cols_sql} FROM ({good}) "
             f"WHERE {key_hash} NOT IN (SELECT h FROM {repeats}) "
             f"UNION ALL SELECT {cols_sql} FROM {collapsed}"
@@ -107,7 +101,7 @@ def merge_staged(
     counts.duplicates = counts.good - distinct
 
     join = " AND ".join(f"t.{q(k)} = i.{q(k)}" for k in key)
-    table_empty = _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
+    table_empty = wh.count(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
     inserted_values = ", ".join(f"coalesce(i.{q(c)}, {fill[c]})" if c in fill else f"i.{q(c)}" for c in columns)
     insert_new = f"INSERT INTO {table} ({cols_sql}, {LOAD_ID}) SELECT {inserted_values}, {load_id} FROM {incoming} i"
     if not table_empty:
@@ -115,7 +109,7 @@ def merge_staged(
 
     values = [c for c in columns if c not in key]
     if table_empty or kind.merge is Merge.INSERT_ONLY or not values:
-        counts.inserted = _scalar(con, insert_new)
+        counts.inserted = wh.count(insert_new)
     else:
         # Only the columns the file has are written; others keep their stored values.
         if kind.merge is Merge.REPLACE:
@@ -130,14 +124,12 @@ def merge_staged(
             latest = q(kind.latest)
             newer = f" AND (i.{latest} IS NULL OR t.{latest} IS NULL OR i.{latest} >= t.{latest})"
         sets = ", ".join(f"{q(c)} = {new_value[c]}" for c in values)
-        counts.updated = _scalar(
-            con,
-            f"UPDATE {table} AS t SET {sets}, {LOAD_ID} = {load_id} FROM {incoming} AS i "
+        counts.updated = wh.count(f"UPDATE {table} AS t SET {sets}, {LOAD_ID} = {load_id} FROM {incoming} AS i "
             f"WHERE {join} AND ({differs}){newer}",
         )
-        counts.inserted = _scalar(con, insert_new)
+        counts.inserted = wh.count(insert_new)
     counts.duplicates += distinct - counts.inserted - counts.updated
-    con.execute(f"DROP VIEW IF EXISTS {incoming}")
-    con.execute(f"DROP TABLE IF EXISTS {collapsed}")
-    con.execute(f"DROP TABLE IF EXISTS {repeats}")
+    wh.execute(f"DROP VIEW IF EXISTS {incoming}")
+    wh.execute(f"DROP TABLE IF EXISTS {collapsed}")
+    wh.execute(f"DROP TABLE IF EXISTS {repeats}")
     return counts

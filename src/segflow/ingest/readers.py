@@ -16,7 +16,7 @@ from segflow.errors import LoadError
 from segflow.warehouse.base import quote_ident
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["Source", "detect_format", "open_source", "sql_string"]
 
@@ -71,10 +71,8 @@ def _first_line(message: object) -> str:
     return str(message).strip().splitlines()[0]
 
 
-def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) -> Source:
+def open_source(wh: Warehouse, path: Path, fmt: str, tag: str) -> Source:
     """Check *path* is readable and return its :class:`Source`. *tag* makes temp names unique."""
-    import duckdb
-
     if not path.is_file():
         raise LoadError(f"{path}: no such file", code="no_file", path=str(path))
     lit = sql_string(str(path))
@@ -86,11 +84,11 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
                 f"rejects_table = '{rejects}', rejects_scan = '{scans}', encoding = 'utf-8', "
                 f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
             )
-            names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+            names = [r[0] for r in wh.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
             return Source(path, fmt, names, relation, rejects_table=rejects)
         if fmt == "parquet":
             rel = f"read_parquet({lit})"
-            described = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
+            described = wh.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
             cols = []
             for name, type_, *_ in described:
                 q = quote_ident(name)
@@ -108,15 +106,15 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
             )
 
         # The key scan keeps its own rejects table (the staging scan fills the real one).
-        keys = con.execute(
+        keys = wh.execute(
             f"SELECT k FROM (SELECT unnest(json_keys(line)) AS k, row_number() OVER () AS n FROM {lines('_rej_keys_' + tag)} "
             f"WHERE json_valid(line) AND json_type(line::JSON) = 'OBJECT') GROUP BY k ORDER BY min(n)"
         ).fetchall()
-        bad = con.execute(
+        bad = wh.execute(
             f"SELECT min(line) FROM _rej_keys_{tag} WHERE error_type::VARCHAR ILIKE '%ENCODING%'"
         ).fetchall()[0][0]
         for table in (f"_rej_keys_{tag}", f"_rej_scan__rej_keys_{tag}"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            wh.execute(f"DROP TABLE IF EXISTS {table}")
         if bad is not None:
             raise LoadError(
                 f"{path}: not UTF-8 text (line {bad}); convert it, e.g. iconv -f GBK -t UTF-8",
@@ -139,7 +137,7 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, tag: str) 
             f"FROM {lines('_rej_err_' + tag)})"
         )
         return Source(path, fmt, names, relation, rejects_table=f"_rej_err_{tag}")
-    except duckdb.Error as exc:
+    except wh.engine_errors as exc:
         message = _first_line(exc)
         if "unicode" in message.lower() or "utf-8" in message.lower() or "encoding" in message.lower():
             raise LoadError(

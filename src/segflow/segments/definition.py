@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segflow.errors import SegflowError
+from segflow.errors import DefinitionError
 
 __all__ = [
     "NAME_PATTERN",
@@ -50,12 +50,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,199}$")
 _KEYS = {"name", "description", "type", "rule", "schedule"}
 _RULE_KEYS = {"all", "any", "not", "attr", "tag", "trait", "segment", "member_of", "subscribed", "sample",
               "event", "orders"}
-
-
-class DefinitionError(SegflowError):
-    """A definition file (segment, tag, trait) that cannot be used; names file and path."""
-
-    code = "invalid_definition"
 
 
 def canonical_json(data: Any) -> str:

@@ -67,6 +67,11 @@ class Warehouse(ABC):
     #: Whether :meth:`query_progress` reports the running query's progress.
     SUPPORTS_PROGRESS: ClassVar[bool] = False
 
+    @property
+    @abstractmethod
+    def engine_errors(self) -> tuple[type[BaseException], ...]:
+        """The engine's own exception types (to turn its refusals into segflow errors)."""
+
     # -- statements --------------------------------------------------------
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:

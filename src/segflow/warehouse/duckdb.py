@@ -115,6 +115,12 @@ class DuckDBWarehouse(Warehouse):
             )
         return int(failing)
 
+    @property
+    def engine_errors(self) -> tuple[type[BaseException], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
+
     # -- statements -------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
         # DuckDB's connection is its own cursor: fetchall / fetchone / description / fetchnumpy /
