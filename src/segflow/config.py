@@ -94,10 +94,10 @@ def find_project(project: str | Path | None = None) -> Path:
     chosen = project or os.environ.get(ENV_PROJECT) or Path.cwd()
     root = Path(chosen).expanduser().resolve()
     if not (root / CONFIG_FILE).is_file():
-        how = "--project" if project else (f"${ENV_PROJECT}" if os.environ.get(ENV_PROJECT) else "the current folder")
+        how = "the folder given" if project else (f"${ENV_PROJECT}" if os.environ.get(ENV_PROJECT)
+                                                  else "the current folder")
         raise ProjectError(
-            f"no segflow project at {root} (from {how}): run `segflow init DIR` "
-            f"or pass --project DIR",
+            f"no segflow project at {root} (from {how}): no {CONFIG_FILE} there",
             code="no_project",
             path=str(root),
         )

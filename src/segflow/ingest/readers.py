@@ -60,7 +60,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     if suffixes and suffixes[-1] in _FORMATS:
         return _FORMATS[suffixes[-1]]
     raise LoadError(
-        f"{path}: cannot tell the format from the name (use .csv, .jsonl or .parquet, or --file-format)",
+        f"{path}: cannot tell the format from the name (expected .csv, .jsonl or .parquet)",
         code="bad_format",
         path=str(path),
     )

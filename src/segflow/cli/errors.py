@@ -1,0 +1,43 @@
+"""The command line's one error handler, and the hints it adds to domain errors.
+
+Domain errors name the thing at fault and never a command-line flag (they reach the
+Python and HTTP APIs too); here, by error code, the CLI adds how to fix it with the
+command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from segflow.cli.output import err
+from segflow.errors import SegflowError
+
+__all__ = ["HINTS", "hint_for", "report"]
+
+#: error code → what to do about it on the command line.
+HINTS: dict[str, str] = {
+    "no_project": "run `segflow init DIR`, or pass --project DIR (or set $SEGFLOW_PROJECT)",
+    "bad_format": "name the format with --file-format csv|jsonl|parquet",
+    "no_profile": "give a profile id, or --by TYPE VALUE",
+    "unknown_column": "--columns lists the columns of profiles (segflow schema show profiles)",
+    "bad_export_format": "--format is one of csv, parquet, json, customer-match, meta",
+    "fixed_columns": "leave out --columns with --format customer-match or meta",
+}
+
+
+def hint_for(exc: SegflowError) -> str | None:
+    """The CLI hint for *exc*, unless its message already says it."""
+    hint = HINTS.get(exc.code)
+    if hint is None:
+        return None
+    flag = next((w for w in hint.split() if w.startswith("--")), None)
+    return None if flag and flag in exc.message else hint
+
+
+def report(exc: SegflowError) -> None:
+    """Print ``Error: <message>`` (and the hint) on stderr."""
+    err.print(f"[red]Error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+    hint = hint_for(exc)
+    if hint:
+        err.print(f"  Hint: {hint}", highlight=False, soft_wrap=True)
+    sys.stderr.flush()
