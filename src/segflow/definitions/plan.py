@@ -1,8 +1,8 @@
 """``segflow plan`` and ``segflow apply``: the project folder → the applied definitions.
 
-    >>> p = make_plan(ws)                      # doctest: +SKIP
+    >>> p = make_plan(ctx)                     # doctest: +SKIP
     >>> [(c.kind, c.name, c.action, c.members_before, c.members_after) for c in p.pending]   # doctest: +SKIP
-    >>> result = apply(ws)                     # doctest: +SKIP
+    >>> result = apply(ctx)                    # doctest: +SKIP
 
 The plan compares every file with the latest applied version (by fingerprint) and
 says, per definition, ``new``, ``changed``, ``removed`` or ``unchanged``; for segments
@@ -14,21 +14,30 @@ Apply, in order: checks (as plan); records a new version of each new, changed or
 removed definition and brings the schedules in line, in one state-store transaction;
 empties removed segments (each member gets an ``exited`` event); recomputes changed
 traits; then refreshes the new and changed dynamic segments and rule tags and
-everything that reads them, in dependency order.
+everything that reads them (or a changed trait), in dependency order, through the
+definitions runner (:mod:`~segflow.definitions.runner`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.definitions.project import LocalDefinition, check_definitions, local_definitions
+from segflow.clock import utc
+from segflow.definitions.graph import DependencyGraph, build_graph
+from segflow.definitions.project import (
+    LocalDefinition,
+    ProjectDefinitions,
+    check_definitions,
+    local_definitions,
+)
 from segflow.definitions.versions import Version, current_versions, record_version
 
 if TYPE_CHECKING:
-    from segflow.segments.refresh import RefreshResult
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
+    from segflow.definitions.runner import RefreshResult
 
 __all__ = ["ApplyResult", "Change", "Plan", "apply", "make_plan"]
 
@@ -87,40 +96,41 @@ class ApplyResult:
         return [r for r in self.refreshed if r.status != "ok"]
 
 
-def _segment_count(ws: Workspace, name: str) -> int:
+def _segment_count(ctx: ProjectContext, name: str) -> int:
     from segflow.segments.membership import ensure_tables, member_count
 
-    ensure_tables(ws.warehouse.con)
-    return member_count(ws.warehouse.con, name)
+    # membership's functions run over the adapter's execute (the connection's interface)
+    ensure_tables(ctx.warehouse)  # type: ignore[arg-type]
+    return member_count(ctx.warehouse, name)  # type: ignore[arg-type]
 
 
-def _tag_count(ws: Workspace, name: str) -> int:
-    return int(ws.warehouse.con.execute(
-        "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ?", [name]).fetchall()[0][0])
+def _tag_count(ctx: ProjectContext, name: str) -> int:
+    return ctx.warehouse.count("SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ?", [name])
 
 
-def _preview_count(ws: Workspace, ctx: Any, rule: Any, name: str | None, as_of: datetime) -> int:
+def _preview_count(ctx: ProjectContext, rules: Any, rule: Any, name: str | None, as_of: datetime) -> int:
     from dataclasses import replace
 
     from segflow.rules.check import check_rule
     from segflow.rules.compile import compile_sql
     from segflow.rules.parse import parse_rule
 
-    tree, _ = check_rule(parse_rule(rule), replace(ctx, segment_name=name))
-    sql = compile_sql(tree, as_of=as_of, timezone=ws.config.timezone, dialect="duckdb")
-    return int(ws.warehouse.con.execute(f"SELECT count(DISTINCT profile_id) FROM ({sql}) AS r").fetchall()[0][0])
+    tree, _ = check_rule(parse_rule(rule), replace(rules, segment_name=name))
+    wh = ctx.warehouse
+    sql = compile_sql(tree, as_of=as_of, timezone=ctx.config.timezone, dialect=wh.DIALECT)
+    return wh.count(f"SELECT count(DISTINCT profile_id) FROM ({sql}) AS r")
 
 
-def make_plan(ws: Workspace, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
+def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
     """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
-    from segflow.segments.refresh import check_context, utc
+    from segflow.definitions.runner import check_context
 
-    when = utc(as_of)
-    defs = local_definitions(ws)
-    check_definitions(ws, defs)
+    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    defs = local_definitions(ctx)
+    check_definitions(ctx, defs)
     local = defs.all()
-    applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ws.state).items() if v.active}
-    ctx = check_context(ws, defs.segments, defs.tags) if counts else None
+    applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ctx.state).items() if v.active}
+    rules = check_context(ctx, defs.segments, defs.tags) if counts else None
     changes: list[Change] = []
     for key in sorted(set(local) | set(applied), key=lambda k: (_ORDER.get(k[0], 9), k[1])):
         kind, name = key
@@ -138,7 +148,7 @@ def make_plan(ws: Workspace, *, counts: bool = True, as_of: datetime | None = No
         pending_traits = {c.name for c in changes if c.kind == "trait" and c.action != "unchanged"}
         for change in changes:
             if change.kind in ("segment", "tag"):
-                _count(ws, ctx, change, pending_traits, when)
+                _count(ctx, rules, change, pending_traits, when)
     return Plan(as_of=when, changes=changes)
 
 
@@ -153,11 +163,11 @@ def _traits_read(rule: Any) -> set[str]:
         return set()
 
 
-def _count(ws: Workspace, ctx: Any, change: Change, pending_traits: set[str], when: datetime) -> None:
+def _count(ctx: ProjectContext, rules: Any, change: Change, pending_traits: set[str], when: datetime) -> None:
     """Fill *change*'s member counts: stored now, and a preview of the new rule (None when it reads a
     trait that is not computed yet)."""
     name, kind = change.name, change.kind
-    change.members_before = _segment_count(ws, name) if kind == "segment" else _tag_count(ws, name)
+    change.members_before = _segment_count(ctx, name) if kind == "segment" else _tag_count(ctx, name)
     rule = getattr(change.local.obj, "rule", None) if change.local else None
     previewable = isinstance(rule, (dict, list))
     if change.action == "removed":
@@ -165,18 +175,25 @@ def _count(ws: Workspace, ctx: Any, change: Change, pending_traits: set[str], wh
     elif previewable and _traits_read(rule) & pending_traits:
         change.members_after = None  # its trait changes with this apply: counted after it
     elif previewable and change.action != "unchanged":
-        change.members_after = _preview_count(ws, ctx, rule, name if kind == "segment" else None, when)
+        change.members_after = _preview_count(ctx, rules, rule, name if kind == "segment" else None, when)
     else:
         change.members_after = change.members_before
 
 
-def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], segments: dict[str, Any],
-                       tags: dict[str, Any]) -> list[Any]:
-    from segflow.scheduler.schedules import Desired
-    from segflow.segments.order import build_graph
+def _graph(defs: ProjectDefinitions, removed_traits: Iterable[str] = ()) -> DependencyGraph:
+    """The graph of the project folder's segments, tags and traits (and traits being removed: their
+    readers are refreshed, and fail, rather than keep what the removed trait gave them)."""
+    traits: dict[str, Any] = {**dict.fromkeys(removed_traits), **defs.traits}
+    return build_graph({"segment": defs.segments, "tag": defs.tags, "trait": traits})
 
-    graph = build_graph(segments, tags)
-    scheduled = {k for k, d in defs.items() if k[0] in ("segment", "tag") and d.schedule}
+
+def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], graph: DependencyGraph) -> list[Any]:
+    """A schedule for every definition with ``schedule:`` whose kind the worker can run (a job kind)."""
+    from segflow.scheduler.jobs import job_kinds
+    from segflow.scheduler.schedules import Desired
+
+    runnable = job_kinds()
+    scheduled = {k for k, d in defs.items() if k[0] in runnable and d.schedule}
     out = []
     for key in scheduled:
         ups = graph.upstream.get(key, set())
@@ -196,67 +213,54 @@ def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], segments: d
     return out
 
 
-def apply(ws: Workspace, *, refresh: bool = True, as_of: datetime | None = None) -> ApplyResult:
+def apply(ctx: ProjectContext, *, refresh: bool = True, as_of: datetime | None = None) -> ApplyResult:
     """Make the applied definitions match the project folder (see the module doc)."""
+    from segflow.definitions import runs
     from segflow.definitions.project import local_definitions as _local
     from segflow.scheduler.schedules import sync_schedules
-    from segflow.segments import runs
     from segflow.segments.membership import drop_segment
     from segflow.segments.refresh import refresh as run_refresh
-    from segflow.segments.refresh import utc
 
-    when = utc(as_of)
-    plan = make_plan(ws, counts=False, as_of=when)
-    defs = _local(ws)
+    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    plan = make_plan(ctx, counts=False, as_of=when)
+    defs = _local(ctx)
     local = defs.all()
     versions: dict[tuple[str, str], int] = {}
-    with ws.state.begin() as conn:
+    with ctx.state.begin() as conn:
         for c in plan.pending:
-            body = c.local.body if c.local else current_versions(ws.state, c.kind, conn=conn)[(c.kind, c.name)].body
+            body = c.local.body if c.local else current_versions(ctx.state, c.kind, conn=conn)[(c.kind, c.name)].body
             versions[(c.kind, c.name)] = record_version(
                 conn, kind=c.kind, name=c.name, body=body, file=c.file,
                 status="removed" if c.action == "removed" else "active", applied_at=when)
-        sync_schedules(conn, _desired_schedules(local, defs.segments, defs.tags), ws.config.timezone, when)
+        sync_schedules(conn, _desired_schedules(local, _graph(defs)), ctx.config.timezone, when)
     for c in plan.pending:
         if c.kind == "segment" and c.action == "removed":
-            run_id = runs.start_run(ws.state, kind="segment", name=c.name, version=versions[(c.kind, c.name)],
+            run_id = runs.start_run(ctx.state, kind="segment", name=c.name, version=versions[(c.kind, c.name)],
                                     trigger="delete", as_of=when)
-            diff = drop_segment(ws.warehouse.con, c.name, at=when, run_id=run_id)
-            runs.finish_run(ws.state, run_id, status="ok", members=0, entered=0, exited=diff.exited)
+            diff = drop_segment(ctx.warehouse, c.name, at=when, run_id=run_id)  # type: ignore[arg-type]
+            runs.finish_run(ctx.state, run_id, status="ok", members=0, entered=0, exited=diff.exited)
     trait_summary = None
     trait_changes = [c for c in plan.pending if c.kind == "trait"]
     if trait_changes:
         from segflow.traits import refresh_traits
 
-        trait_summary = refresh_traits(ws, as_of=when, names=[c.name for c in trait_changes if c.action != "removed"])
+        trait_summary = refresh_traits(ctx, as_of=when, names=[c.name for c in trait_changes if c.action != "removed"])
     refreshed: list[RefreshResult] = []
     if refresh:
-        refreshed = _refresh_changed(ws, plan, defs, when, run_refresh)
+        refreshed = _refresh_changed(ctx, plan, defs, when, run_refresh)
     return ApplyResult(plan=plan, versions=versions, refreshed=refreshed, traits=trait_summary)
 
 
-def _refresh_changed(ws: Workspace, plan: Plan, defs: Any, when: datetime, run_refresh: Any) -> list[RefreshResult]:
-    """Refresh new/changed dynamic segments and rule tags, and whatever reads them (or reads a changed trait)."""
-    from segflow.segments.order import build_graph, is_computed_tag
-
-    graph = build_graph(defs.segments, defs.tags)
-    roots = {(c.kind, c.name) for c in plan.pending if c.kind in ("segment", "tag") and c.action != "removed"}
-    changed_traits = {c.name for c in plan.pending if c.kind == "trait"}
-    if changed_traits:
-        from segflow.rules.ast import Trait, walk
-        from segflow.rules.parse import parse_rule
-
-        for name, seg in defs.segments.items():
-            if seg.rule is not None:
-                try:
-                    names = {n.name for n in walk(parse_rule(seg.rule)) if isinstance(n, Trait)}
-                except Exception:
-                    names = set()
-                if names & changed_traits:
-                    roots.add(("segment", name))
-    affected = graph.downstream(roots)
-    segs = sorted(n for k, n in affected if k == "segment" and defs.segments[n].dynamic)
-    tags = sorted(n for k, n in affected if k == "tag" and is_computed_tag(defs.tags[n]))
+def _refresh_changed(ctx: ProjectContext, plan: Plan, defs: ProjectDefinitions, when: datetime,
+                     run_refresh: Any) -> list[RefreshResult]:
+    """Refresh new/changed dynamic segments and computed tags, and whatever reads them (or a changed trait)."""
+    removed_traits = [c.name for c in plan.pending if c.kind == "trait" and c.action == "removed"]
+    graph = _graph(defs, removed_traits)
+    roots = {(c.kind, c.name) for c in plan.pending
+             if c.action != "removed" and c.kind in ("segment", "tag", "trait")} | {("trait", n) for n in removed_traits}
+    affected = graph.downstream(roots) & graph.refreshable
+    segs = sorted(n for k, n in affected if k == "segment")
+    tags = sorted(n for k, n in affected if k == "tag")
     if not segs and not tags:
         return []
-    return run_refresh(ws, segs, tag_names=tags or None, as_of=when, trigger="apply")
+    return run_refresh(ctx, segs, tag_names=tags or None, as_of=when, trigger="apply")

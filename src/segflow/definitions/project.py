@@ -17,7 +17,7 @@ from segflow.errors import DefinitionsError, SegflowError
 from segflow.segments.definition import fingerprint, load_segment_definitions
 
 if TYPE_CHECKING:
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
@@ -89,37 +89,37 @@ def _tag_body(tag: Any) -> dict[str, Any]:
     return body
 
 
-def local_definitions(ws: Workspace) -> ProjectDefinitions:
+def local_definitions(ctx: ProjectContext) -> ProjectDefinitions:
     """Read ``traits/``, ``tags/`` and ``segments/``; a file that does not parse raises its error."""
-    from segflow.segments.refresh import applied_tags
+    from segflow.tags.refresh import applied_tags
     from segflow.traits import load_trait_definitions
     from segflow.traits.refresh import trait_columns
 
-    orders, items = trait_columns(ws)
-    traits = {t.name: t for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items)}
-    return ProjectDefinitions(segments=load_segment_definitions(ws.root), tags=applied_tags(ws), traits=traits)
+    orders, items = trait_columns(ctx)
+    traits = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)}
+    return ProjectDefinitions(segments=load_segment_definitions(ctx.root), tags=applied_tags(ctx), traits=traits)
 
 
-def check_definitions(ws: Workspace, defs: ProjectDefinitions) -> None:
+def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> None:
     """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError` listing all."""
+    from segflow.definitions.graph import build_graph
+    from segflow.definitions.runner import check_context
     from segflow.rules.check import check_rule
     from segflow.rules.errors import RuleError
     from segflow.rules.parse import parse_rule
-    from segflow.segments.order import build_graph
-    from segflow.segments.refresh import check_context
 
     problems: list[str] = []
     try:
-        build_graph(defs.segments, defs.tags).order()
+        build_graph({"segment": defs.segments, "tag": defs.tags, "trait": defs.traits}).order()
     except SegflowError as exc:
         problems.append(exc.message)
     if problems:
         raise DefinitionsError(problems, code="definition_cycle")
     traits = {name: t.type for name, t in defs.traits.items()}
-    ctx = check_context(ws, defs.segments, defs.tags)
     from dataclasses import replace
 
-    ctx = replace(ctx, traits={**ctx.traits, **traits})
+    base = check_context(ctx, defs.segments, defs.tags)
+    base = replace(base, traits={**base.traits, **traits})
     rules: list[tuple[str, str, Any, str | None]] = [
         (s.file or f"segments/{n}.yaml", "rule", s.rule, n) for n, s in defs.segments.items() if s.rule is not None
     ]
@@ -127,14 +127,14 @@ def check_definitions(ws: Workspace, defs: ProjectDefinitions) -> None:
         from segflow.tags import check_tag_definitions
 
         try:
-            check_tag_definitions(ws, defs.tags, assume_traits=True)
+            check_tag_definitions(ctx, defs.tags, assume_traits=True)
         except SegflowError as exc:
             problems.extend(line for line in str(exc).splitlines() if line.strip())
     first_path = None
     for where, key, rule, segment_name in rules:
         try:
             tree = parse_rule(rule)
-            check_rule(tree, replace(ctx, segment_name=segment_name))
+            check_rule(tree, replace(base, segment_name=segment_name))
         except RuleError as exc:
             for p in exc.problems:
                 path = f"{key}.{p.path}" if p.path else key

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from segflow.clock import now, utc
 from segflow.segments.definition import canonical_json, fingerprint
 from segflow.state.tables import definitions
 
@@ -44,8 +45,7 @@ class Version:
 
     @classmethod
     def from_row(cls, row: Any) -> Version:
-        when = row.applied_at
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        when = utc(row.applied_at)
         return cls(kind=row.kind, name=row.name, version=row.version, fingerprint=row.fingerprint,
                    body=json.loads(row.body), file=row.file, status=row.status, applied_at=when)
 
@@ -85,7 +85,7 @@ def record_version(conn: Connection, *, kind: str, name: str, body: dict[str, An
     version = int(last or 0) + 1
     conn.execute(definitions.insert().values(
         kind=kind, name=name, version=version, fingerprint=fingerprint(body), body=canonical_json(body),
-        file=file, status=status, applied_at=applied_at or datetime.now(UTC)))
+        file=file, status=status, applied_at=applied_at or now()))
     return version
 
 

@@ -1,6 +1,7 @@
 """Schedules and leases in the state store: which refresh is due, and who runs it.
 
-``schedules`` has one row per scheduled definition (segment or tag). A row is *due*
+``schedules`` has one row per scheduled definition (any kind with a job kind:
+:mod:`~segflow.scheduler.jobs`). A row is *due*
 when ``next_run_at <= now``; a worker *claims* it by writing its name and a lease
 expiry. Claiming is safe with any number of workers:
 
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from segflow.clock import as_utc as _utc
 from segflow.scheduler.cron import next_run
 from segflow.state.tables import schedules
 
@@ -44,12 +46,6 @@ __all__ = [
     "set_next_run",
     "sync_schedules",
 ]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

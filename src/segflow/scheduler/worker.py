@@ -4,12 +4,15 @@
 
 The loop: claim one due schedule (:func:`~segflow.scheduler.schedules.claim_due`),
 refresh it as of its due time's clock reading, release it with the outcome, repeat;
-with nothing due, sleep ``poll`` seconds (or, with ``once``, return). Every refresh
-writes its ``refresh_runs`` row with the worker's name and trigger ``schedule``.
+with nothing due, sleep ``poll`` seconds (or, with ``once``, return). What a schedule
+of each kind runs is its job kind (:mod:`~segflow.scheduler.jobs`: segment, tag and
+trait register theirs); the worker names none. Every refresh writes its
+``refresh_runs`` row with the worker's name and trigger ``schedule``.
 
 The DuckDB warehouse is a file one process writes at a time: the worker opens it for
-each refresh and closes it afterwards, waiting (up to the lease) while another
-process holds it. With the state store on PostgreSQL, workers on several machines
+each refresh and releases the context's connections afterwards
+(:meth:`WorkerContext.close`; they reopen on next use), waiting (up to the lease)
+while another process holds it. With the state store on PostgreSQL, workers on several machines
 share the schedule; each due refresh is claimed by exactly one of them.
 """
 
@@ -21,19 +24,31 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
+from segflow.context import ProjectContext
+from segflow.scheduler.jobs import get_job_kind
 from segflow.scheduler.schedules import Claim, claim_due, complete, release
 
 if TYPE_CHECKING:
-    from segflow.segments.refresh import RefreshResult
-    from segflow.workspace import Workspace
+    from segflow.definitions.runner import RefreshResult
 
-__all__ = ["WorkerSummary", "default_worker_name", "run_claim", "run_worker"]
+__all__ = ["WorkerContext", "WorkerSummary", "default_worker_name", "run_claim", "run_worker"]
 
 #: ``clock()`` → the current time (UTC); tests and simulations pass their own.
 Clock = Callable[[], datetime]
+
+
+class WorkerContext(ProjectContext, Protocol):
+    """The project context, plus a way to let go of its connections between refreshes.
+
+    ``close()`` closes the warehouse (and state store) connections; both reopen on next
+    use (as :class:`~segflow.workspace.Workspace` does), so another process can write the
+    DuckDB file while this worker waits.
+    """
+
+    def close(self) -> None: ...
 
 
 def default_worker_name() -> str:
@@ -51,20 +66,14 @@ class WorkerSummary:
         return sum(1 for r in self.results if r.status != "ok")
 
 
-def _close_warehouse(ws: Workspace) -> None:
-    wh = ws.__dict__.pop("warehouse", None)
-    if wh is not None:
-        wh.close()
-
-
-def _open_warehouse(ws: Workspace, deadline: float) -> None:
+def _open_warehouse(ctx: ProjectContext, deadline: float) -> None:
     """Open the warehouse, waiting while another process holds the DuckDB file."""
     from segflow.errors import QueryError
 
     delay = 0.05
     while True:
         try:
-            ws.warehouse  # noqa: B018 - opens (and caches) the connection
+            ctx.warehouse  # noqa: B018 - opens (and caches) the connection
             return
         except QueryError as exc:
             if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
@@ -73,17 +82,14 @@ def _open_warehouse(ws: Workspace, deadline: float) -> None:
         delay = min(delay * 2, 1.0)
 
 
-def run_claim(ws: Workspace, claim: Claim, worker: str, now: datetime) -> list[RefreshResult]:
-    """Refresh what *claim* names, as of *now*."""
-    from segflow.segments.refresh import refresh
-
-    if claim.kind == "segment":
-        return refresh(ws, [claim.name], as_of=now, trigger="schedule", worker=worker)
-    return refresh(ws, [], tag_names=[claim.name], as_of=now, trigger="schedule", worker=worker)
+def run_claim(ctx: ProjectContext, claim: Claim, worker: str, now: datetime) -> list[RefreshResult]:
+    """Refresh what *claim* names, as of *now*, with its kind's job (KeyError for a kind nothing registered)."""
+    job = get_job_kind(claim.kind)
+    return job.refresh(ctx, claim.name, as_of=now, trigger="schedule", worker=worker)
 
 
 def run_worker(
-    ws: Workspace,
+    ctx: WorkerContext,
     *,
     once: bool = False,
     poll: float = 30.0,
@@ -95,32 +101,32 @@ def run_worker(
 ) -> WorkerSummary:
     """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*."""
     name = worker or default_worker_name()
-    now_of = clock or (lambda: datetime.now(UTC))
+    now_of = clock or ctx.clock.now
     summary = WorkerSummary(worker=name)
     while max_runs is None or len(summary.results) < max_runs:
         now = now_of()
-        claim = claim_due(ws.state, name, now, lease=lease)
+        claim = claim_due(ctx.state, name, now, lease=lease)
         if claim is None:
             if once:
                 break
             time.sleep(poll)
             continue
         try:
-            _open_warehouse(ws, time.monotonic() + lease.total_seconds() * 0.8)
-            results = run_claim(ws, claim, name, now)
+            _open_warehouse(ctx, time.monotonic() + lease.total_seconds() * 0.8)
+            results = run_claim(ctx, claim, name, now)
             status = "ok" if all(r.status == "ok" for r in results) else "failed"
         except Exception as exc:  # a refresh error is recorded; the worker goes on
-            from segflow.segments.refresh import RefreshResult
+            from segflow.definitions.runner import RefreshResult
 
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             results = [RefreshResult(claim.kind, claim.name, None, "failed", now, error=text)]
             status = "failed"
         except BaseException:  # Ctrl-C or SIGTERM: the refresh rolled back; leave it due for another worker
-            _close_warehouse(ws)
-            release(ws.state, claim, name)
+            ctx.close()
+            release(ctx.state, claim, name)
             raise
-        _close_warehouse(ws)
-        complete(ws.state, claim, name, status=status, now=now_of())
+        ctx.close()
+        complete(ctx.state, claim, name, status=status, now=now_of())
         for r in results:
             summary.results.append(r)
             if on_result:

@@ -147,11 +147,13 @@ schedules = Table(
 
 Index("ix_schedules_next_run_at", schedules.c.next_run_at)
 
-#: One row per refresh of a segment or tag (and per static add/remove): what it did or why it failed.
+#: The run history of every definition kind (segment, tag, trait; later model, journey): one row per
+#: refresh (and per static add/remove), what it did or why it failed (segflow.definitions.runs).
 refresh_runs = Table(
     "refresh_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "segment", "tag", "trait", ... (a registered definition kind).
     Column("kind", String(16), nullable=False),
     Column("name", String(255), nullable=False),
     Column("version", Integer),

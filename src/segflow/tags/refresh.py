@@ -26,35 +26,41 @@ Every run of a tag appends a row to the warehouse table ``tag_refreshes`` (``nam
 source, fingerprint, as_of, refreshed_at, seconds, members, added, removed, changed,
 expired, unknown, error``): the latest row per tag is its state, the rows over time
 its size history.
+
+This module also registers the ``tag`` kind with the definitions graph and runner
+(:func:`tag_nodes`, :func:`applied_tag_versions`, one tag's refresh) and the ``tag`` job
+kind with the scheduler.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from segflow import clock
+from segflow.clock import as_utc, utc
+from segflow.definitions.graph import GraphNode, rule_reads
+from segflow.definitions.kinds import DefinitionKind, register_kind
+from segflow.definitions.runner import RefreshJob, RefreshOutcome, RefreshResult
 from segflow.errors import QueryError, SchemaError
 from segflow.rules.errors import RuleError
+from segflow.scheduler.jobs import register_job_kind
 from segflow.tags.definition import TagDefinition, load_tag_definitions, refresh_order
+from segflow.warehouse import tables
 
 if TYPE_CHECKING:
-    import duckdb
-
+    from segflow.context import ProjectContext
     from segflow.rules.ast import Condition
-    from segflow.workspace import Workspace
+    from segflow.warehouse.base import Warehouse
 
-__all__ = ["HISTORY_TABLE", "TagProgress", "TagRefresh", "check_tag_definitions", "refresh_tags", "tag_history"]
+__all__ = ["HISTORY_TABLE", "TagProgress", "TagRefresh", "applied_tag_versions", "applied_tags",
+           "check_tag_definitions", "is_computed_tag", "refresh_tags", "tag_history", "tag_nodes"]
 
-#: The warehouse table recording every refresh of every tag.
-HISTORY_TABLE = "tag_refreshes"
-_HISTORY_DDL = (
-    "name VARCHAR NOT NULL, source VARCHAR NOT NULL, fingerprint VARCHAR, as_of TIMESTAMPTZ NOT NULL, "
-    "refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, members BIGINT, added BIGINT, removed BIGINT, "
-    "changed BIGINT, expired BIGINT, unknown BIGINT, error VARCHAR"
-)
+#: The warehouse table recording every refresh of every tag (declared in :mod:`segflow.warehouse.tables`).
+HISTORY_TABLE = tables.TAG_REFRESHES
 _NEW = "_segflow_tag_new"
 _DIFF = "_segflow_tag_diff"
 _RAW = "_segflow_tag_raw"
@@ -87,15 +93,10 @@ class TagRefresh:
         return self.error is None
 
 
-def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(UTC)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def check_tag_definitions(
-    ws: Workspace, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False
+    ctx: ProjectContext, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False
 ) -> dict[str, list[Condition]]:
-    """Check the rules of *names* (default: every rule tag) against *ws*; the checked trees
+    """Check the rules of *names* (default: every rule tag) against *ctx*; the checked trees
     per tag, one per case. Raises :class:`SchemaError` listing every problem as
     ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` count as
     known even before their first refresh."""
@@ -103,14 +104,14 @@ def check_tag_definitions(
     from segflow.rules.parse import parse_rule
     from segflow.segments.preview import rule_context
 
-    ctx = rule_context(ws)
-    ctx.tags |= set(tags)
+    rules = rule_context(ctx)  # type: ignore[arg-type]
+    rules.tags |= set(tags)
     if assume_traits:
         from segflow.traits import load_trait_definitions, trait_columns
 
-        orders, items = trait_columns(ws)
-        for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items):
-            ctx.traits.setdefault(t.name, t.type)
+        orders, items = trait_columns(ctx)
+        for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items):
+            rules.traits.setdefault(t.name, t.type)
     checked: dict[str, list[Condition]] = {}
     lines: list[str] = []
     first: tuple[str, str] | None = None  # code and path of the first problem
@@ -122,7 +123,7 @@ def check_tag_definitions(
         for i, case in enumerate(tag.cases):
             base = "rule" if "rule" in tag.data else f"cases[{i}].rule"
             try:
-                tree, _warnings = check_rule(parse_rule(case.rule), ctx)
+                tree, _warnings = check_rule(parse_rule(case.rule), rules)
             except RuleError as exc:
                 for p in exc.problems:
                     path = f"{base}.{p.path}" if p.path else base
@@ -137,23 +138,23 @@ def check_tag_definitions(
     return checked
 
 
-def _fresh_traits(ws: Workspace, tags: list[TagDefinition], when: datetime) -> None:
+def _fresh_traits(ctx: ProjectContext, tags: list[TagDefinition], when: datetime) -> None:
     """Refresh the computed traits *tags* use as of *when*, unless they already are."""
     used = sorted({t for tag in tags for t in tag.traits_used})
     if not used:
         return
     from segflow.traits import last_refresh, load_trait_definitions, refresh_traits, trait_columns
 
-    orders, items = trait_columns(ws)
-    defined = {t.name: t for t in load_trait_definitions(ws.root, order_columns=orders, item_columns=items)}
+    orders, items = trait_columns(ctx)
+    defined = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)}
     wanted = [name for name in used if name in defined]
     if not wanted:
         return  # an unknown trait is reported by the rule check
-    stored = (last_refresh(ws) or {"traits": {}})["traits"]
+    stored = (last_refresh(ctx) or {"traits": {}})["traits"]
     stale = [n for n in wanted if n not in stored or stored[n]["as_of"] != when
              or stored[n]["fingerprint"] != defined[n].fingerprint()]
     if stale:
-        refresh_traits(ws, as_of=when, names=stale)
+        refresh_traits(ctx, as_of=when, names=stale)
 
 
 def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone: str) -> str:
@@ -191,7 +192,7 @@ def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone
 
 
 def refresh_tags(
-    ws: Workspace,
+    ctx: ProjectContext,
     names: list[str] | None = None,
     *,
     as_of: datetime | None = None,
@@ -205,13 +206,13 @@ def refresh_tags(
     Manual tags only have their expired assignments purged. See the module doc for the
     steps; a failing tag has ``error`` set and kept its assignments.
     """
-    when = _utc(as_of)
-    tags = load_tag_definitions(ws.root)
+    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    tags = load_tag_definitions(ctx.root)
     for name in names or ():
         if name not in tags:
             known = ", ".join(sorted(tags)) or "none"
             raise SchemaError(f"no tag {name!r} in tags/ (tags: {known})", code="unknown_tag", path=name)
-    if ws.read_only:
+    if ctx.read_only:
         raise QueryError("cannot refresh tags: the workspace is open read-only", code="read_only")
     selected = refresh_order(tags, list(names) if names else sorted(tags), include_used=with_used)
     functions = {}
@@ -221,17 +222,17 @@ def refresh_tags(
         for n in selected:
             if tags[n].source == "python":
                 try:
-                    functions[n] = resolve_function(tags[n].python or "", ws.root)
+                    functions[n] = resolve_function(tags[n].python or "", ctx.root)
                 except SchemaError as exc:
                     raise SchemaError(f"{tags[n].file}: python: {exc.message.removeprefix('python: ')}", code=exc.code,
                                       path=f"{tags[n].file}: python") from None
-    _fresh_traits(ws, [tags[n] for n in selected], when)
-    checked = check_tag_definitions(ws, tags, selected)
-    con = ws.warehouse.con
-    con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({_HISTORY_DDL})")
-    cutoff = min(when, datetime.now(UTC))
-    expiring = {r[0] for r in con.execute("SELECT DISTINCT tag FROM tag_assignments WHERE expires_at <= ?",
-                                          [cutoff]).fetchall()}
+    _fresh_traits(ctx, [tags[n] for n in selected], when)
+    checked = check_tag_definitions(ctx, tags, selected)
+    wh = ctx.warehouse
+    tables.ensure(wh, HISTORY_TABLE)
+    now = utc(ctx.clock.now())
+    cutoff = min(when, now)
+    expiring = {r[0] for r in wh.rows("SELECT DISTINCT tag FROM tag_assignments WHERE expires_at <= ?", [cutoff])}
     results = []
     for i, name in enumerate(selected):
         if progress:
@@ -240,24 +241,24 @@ def refresh_tags(
         result = TagRefresh(name=name, source=tag.source, as_of=when)
         started = time.perf_counter()
         try:
-            query = _members_query(ws, tag, checked.get(name, []), functions.get(name), when)
-            _apply(con, tag, query, when, result, may_expire=name in expiring)
+            query = _members_query(ctx, tag, checked.get(name, []), functions.get(name), when)
+            _apply(wh, tag, query, when, result, now=now, may_expire=name in expiring)
         except Exception as exc:  # recorded for this tag; the others still run
             if "interrupted" in str(exc).lower()[:200]:  # DuckDB's form of Ctrl-C stops everything
                 raise
             result.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         finally:
             if tag.source == "python":
-                con.unregister(_RAW)
+                wh.unregister(_RAW)
         result.seconds = time.perf_counter() - started
-        _record(con, tag, result)
+        _record(wh, tag, result)
         results.append(result)
     return results
 
 
-def _members_query(ws: Workspace, tag: TagDefinition, trees: list[Condition], fn: Any, when: datetime) -> str | None:
+def _members_query(ctx: ProjectContext, tag: TagDefinition, trees: list[Condition], fn: Any, when: datetime) -> str | None:
     """The SELECT ``profile_id, value`` of a computed tag, or None for a manual tag."""
-    zone = ws.config.timezone
+    zone = ctx.config.timezone
     if tag.source == "rule":
         return _case_query(trees, tag, when, zone)
     if tag.source == "sql":
@@ -268,46 +269,45 @@ def _members_query(ws: Workspace, tag: TagDefinition, trees: list[Condition], fn
     if tag.source == "python":
         from segflow.tags.custom import run_tag_function
 
-        table = run_tag_function(fn, ws, when, name=tag.name)
-        ws.warehouse.con.register(_RAW, table)
+        table = run_tag_function(fn, ctx, when, name=tag.name)  # type: ignore[arg-type]
+        ctx.warehouse.register(_RAW, table)
         return f"SELECT profile_id, value FROM {_RAW}"
     return None
 
 
-def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None, when: datetime,
-           result: TagRefresh, *, may_expire: bool = True) -> None:
+def _apply(wh: Warehouse, tag: TagDefinition, query: str | None, when: datetime,
+           result: TagRefresh, *, now: datetime, may_expire: bool = True) -> None:
     """Write one tag's new members as a set difference, in one transaction.
 
     The tag's current assignments (of its own source) are outer-joined once with the new
     members into ``_segflow_tag_diff`` (added / removed / changed / kept); then only the
     rows that change are deleted and (re)inserted: a day's refresh touches the day's
     difference, not the whole membership. *may_expire* False skips the purge of expired
-    assignments when the caller knows the tag has none.
+    assignments when the caller knows the tag has none. Assignments expire as of
+    ``min(when, now)``.
     """
-    now = datetime.now(UTC)
     key = [tag.name, tag.source]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with wh.transaction():
         if may_expire:
-            expired = con.execute("DELETE FROM tag_assignments WHERE tag = ? AND expires_at <= ?",
+            expired = wh.execute("DELETE FROM tag_assignments WHERE tag = ? AND expires_at <= ?",
                                   [tag.name, min(when, now)]).fetchall()
             result.expired = int(expired[0][0]) if expired else 0
         if query is not None:
             # One row per profile: a rule gives that already; custom logic may give several
             # values (the smallest is kept) and ids that are not profiles (counted, dropped).
             if tag.source == "rule":
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, value FROM ({query}) AS q")
+                wh.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, value FROM ({query}) AS q")
             else:
-                con.execute(
+                wh.execute(
                     f"CREATE OR REPLACE TEMP TABLE {_NEW} AS SELECT profile_id, min(value) AS value "
                     f"FROM ({query}) AS q WHERE profile_id IS NOT NULL GROUP BY profile_id"
                 )
-                result.unknown = int(con.execute(
+                result.unknown = int(wh.execute(
                     f"SELECT count(*) FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)"
                 ).fetchall()[0][0])
                 if result.unknown:
-                    con.execute(f"DELETE FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
-            con.execute(
+                    wh.execute(f"DELETE FROM {_NEW} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
+            wh.execute(
                 f"CREATE OR REPLACE TEMP TABLE {_DIFF} AS SELECT coalesce(n.profile_id, o.profile_id) AS profile_id, "
                 "n.value AS value, CASE WHEN o.profile_id IS NULL THEN 'added' WHEN n.profile_id IS NULL THEN 'removed' "
                 "WHEN o.value IS DISTINCT FROM n.value THEN 'changed' "
@@ -316,56 +316,106 @@ def _apply(con: duckdb.DuckDBPyConnection, tag: TagDefinition, query: str | None
                 f"FULL OUTER JOIN {_NEW} AS n ON n.profile_id = o.profile_id",
                 [when, *key],
             )
-            counts = dict(con.execute(f"SELECT change, count(*) FROM {_DIFF} GROUP BY change").fetchall())
+            counts = dict(wh.execute(f"SELECT change, count(*) FROM {_DIFF} GROUP BY change").fetchall())
             result.added, result.removed = int(counts.get("added", 0)), int(counts.get("removed", 0))
             result.changed = int(counts.get("changed", 0))
             result.members = sum(int(n) for c, n in counts.items() if c != "removed")
             # Removed and changed rows go; a refresh as of an earlier time (a backfill)
             # restamps kept members so they are visible from then.
             if result.removed or result.changed or counts.get("restamped"):
-                con.execute(
+                wh.execute(
                     "DELETE FROM tag_assignments WHERE tag = ? AND source = ? AND profile_id IN "
                     f"(SELECT profile_id FROM {_DIFF} WHERE change IN ('removed', 'changed', 'restamped'))", key)
             if result.added or result.changed or counts.get("restamped"):
-                con.execute(
+                wh.execute(
                     "INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at) "
                     f"SELECT profile_id, ?, value, ?, ?, NULL FROM {_DIFF} "
                     "WHERE change IN ('added', 'changed', 'restamped')", [tag.name, tag.source, when])
-            con.execute(f"DROP TABLE IF EXISTS {_NEW}")
-            con.execute(f"DROP TABLE IF EXISTS {_DIFF}")
+            wh.execute(f"DROP TABLE IF EXISTS {_NEW}")
+            wh.execute(f"DROP TABLE IF EXISTS {_DIFF}")
         else:
-            result.members = int(con.execute(
+            result.members = int(wh.execute(
                 "SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND source = ?",
                 key).fetchall()[0][0])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
-def _record(con: duckdb.DuckDBPyConnection, tag: TagDefinition, r: TagRefresh) -> None:
-    con.execute(
+def _record(wh: Warehouse, tag: TagDefinition, r: TagRefresh) -> None:
+    wh.execute(
         f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [r.name, r.source, tag.fingerprint(), r.as_of, datetime.now(UTC), r.seconds, r.members, r.added,
+        [r.name, r.source, tag.fingerprint(), r.as_of, clock.now(), r.seconds, r.members, r.added,
          r.removed, r.changed, r.expired, r.unknown, r.error],
     )
 
 
-def tag_history(ws: Workspace, name: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+def tag_history(ctx: ProjectContext, name: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Refreshes recorded in ``tag_refreshes`` (newest first), for one tag or all."""
-    con = ws.warehouse.con
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                         "AND table_name = ?", [HISTORY_TABLE]).fetchall()[0][0]
-    if not exists:
+    wh = ctx.warehouse
+    if not wh.table_exists(HISTORY_TABLE):
         return []
     where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
     query = f"SELECT * FROM {HISTORY_TABLE} {where} ORDER BY refreshed_at DESC"
     if limit is not None:
         query += f" LIMIT {int(limit)}"
-    cursor = con.execute(query, params)
-    cols = [d[0] for d in cursor.description]
+    cursor = wh.execute(query, params)
+    cols = [d[0] for d in cursor.description or ()]
     rows = [dict(zip(cols, row)) for row in cursor.fetchall()]
     for row in rows:
         for key in ("as_of", "refreshed_at"):
-            row[key] = row[key].astimezone(UTC)
+            row[key] = as_utc(row[key])
     return rows
+
+
+# -- the tag kind of the definitions graph, runner and scheduler ------------------------------
+
+def is_computed_tag(tag: TagDefinition) -> bool:
+    """Whether a tag is computed by a refresh (rule, cases, SQL, Python), not assigned by hand."""
+    return bool(tag.computed)
+
+
+def applied_tags(ctx: ProjectContext) -> dict[str, TagDefinition]:
+    """The tag definitions in ``tags/`` (a refresh reads the folder; ``segflow apply`` versions it)."""
+    return dict(load_tag_definitions(ctx.root))
+
+
+def applied_tag_versions(ctx: ProjectContext) -> dict[str, tuple[int | None, TagDefinition]]:
+    """``{name: (applied version or None, definition)}`` of the tags in ``tags/``."""
+    from segflow.definitions.versions import current_versions
+
+    versions = current_versions(ctx.state, "tag")
+    return {name: (versions[("tag", name)].version if ("tag", name) in versions else None, tag)
+            for name, tag in applied_tags(ctx).items()}
+
+
+def tag_nodes(tags: Mapping[str, TagDefinition]) -> list[GraphNode]:
+    """The graph nodes of *tags*: each reads the segments, tags and traits its rules use (and its
+    ``depends_on``); only computed tags are edges (nothing refreshes a tag assigned by hand)."""
+    out = []
+    for name, tag in tags.items():
+        reads = rule_reads(tag.rule)
+        for case in tag.cases:  # valued tags: one rule per case
+            reads |= rule_reads(case.rule)
+        reads |= {("segment", s) for s in tag.depends_on} | {("tag", t) for t in tag.tags_used}
+        reads |= {("trait", t) for t in tag.traits_used}
+        reads.discard(("tag", name))
+        computed = is_computed_tag(tag)
+        out.append(GraphNode("tag", name, frozenset(reads), refreshable=computed, tracked=computed,
+                             file=tag.file or f"tags/{name}", rule=tag.rule))
+    return out
+
+
+def _refresh_tag(job: RefreshJob) -> RefreshOutcome:
+    [result] = refresh_tags(job.ctx, [job.name], as_of=job.as_of)
+    if result.error:
+        return RefreshOutcome(error=str(result.error))
+    return RefreshOutcome(members=result.members, entered=result.added, exited=result.removed)
+
+
+def _tag_job(ctx: ProjectContext, name: str, *, as_of: datetime, trigger: str,
+             worker: str | None) -> list[RefreshResult]:
+    from segflow.segments.refresh import refresh
+
+    return refresh(ctx, [], tag_names=[name], as_of=as_of, trigger=trigger, worker=worker)
+
+
+register_kind(DefinitionKind("tag", nodes=tag_nodes, load=applied_tag_versions, refresh=_refresh_tag))
+register_job_kind("tag", _tag_job, description="refresh one computed tag")

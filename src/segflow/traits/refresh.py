@@ -21,36 +21,45 @@ holds: ``name, kind, type, file, fingerprint, as_of, refreshed_at, seconds, non_
 With ``names``, only those traits are recomputed (plus any trait that is new or whose
 definition changed since it was stored); the others keep their stored column and
 their ``as_of``. Traits whose file was removed are dropped from the table.
+
+This module also registers the ``trait`` kind with the definitions graph (traits read no
+other definition; segments and tags read them) and the ``trait`` job kind with the
+scheduler (a due trait schedule runs :func:`refresh_traits` for that trait, with a
+``refresh_runs`` row). The definitions runner does not refresh traits node by node: a
+refresh rewrites the one ``traits`` table.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
 
+from segflow import clock
+from segflow.clock import as_utc, utc
+from segflow.definitions.graph import GraphNode
+from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.errors import QueryError, SchemaError
+from segflow.scheduler.jobs import register_job_kind
 from segflow.schema.types import AttributeType as T
 from segflow.traits.compile import compile_trait_sql, sql_type
 from segflow.traits.definition import ZERO_WHEN_EMPTY, TraitDefinition, load_trait_definitions
+from segflow.warehouse import tables
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.context import ProjectContext
+    from segflow.definitions.runner import RefreshResult
+    from segflow.warehouse.base import Warehouse
 
-    from segflow.workspace import Workspace
+__all__ = ["STATE_TABLE", "TraitProgress", "last_refresh", "refresh_trait_job", "refresh_traits", "trait_columns",
+           "trait_nodes"]
 
-__all__ = ["STATE_TABLE", "TraitProgress", "last_refresh", "refresh_traits", "trait_columns"]
-
-#: The warehouse table recording, per materialised trait, what its column holds.
-STATE_TABLE = "trait_state"
-_STATE_DDL = (
-    "name VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL, file VARCHAR, fingerprint VARCHAR, "
-    "as_of TIMESTAMPTZ NOT NULL, refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, non_null BIGINT"
-)
+#: The warehouse table recording, per materialised trait, what its column holds (see warehouse/tables.py).
+STATE_TABLE = tables.TRAIT_STATE
 _TEMP_PREFIX = "_segflow_trait_"
 _OLD = "_segflow_traits_old"
 
@@ -59,9 +68,9 @@ _OLD = "_segflow_traits_old"
 TraitProgress = Callable[[str, int, int], None]
 
 
-def trait_columns(ws: Workspace) -> tuple[dict[str, T], dict[str, T]]:
+def trait_columns(ctx: ProjectContext) -> tuple[dict[str, T], dict[str, T]]:
     """The workspace's ``orders`` and ``order_items`` columns and types (built-in, declared, inferred)."""
-    registry = ws.registry
+    registry = ctx.registry
     return (
         {name: a.type for name, a in registry.attributes("orders").items()},
         {name: a.type for name, a in registry.attributes("order_items").items()},
@@ -82,30 +91,22 @@ def _table(name: str, alias: str) -> exp.Table:
     )
 
 
-def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(UTC)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _state_rows(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [STATE_TABLE]
-    ).fetchall()[0][0]
-    if not exists:
+def _state_rows(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    if not wh.table_exists(STATE_TABLE):
         return {}
-    cursor = con.execute(f"SELECT * FROM {STATE_TABLE} ORDER BY name")
-    names = [d[0] for d in cursor.description]
+    cursor = wh.execute(f"SELECT * FROM {STATE_TABLE} ORDER BY name")
+    names = [d[0] for d in cursor.description or ()]
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     for row in rows.values():  # DuckDB hands back its own UTC object; make it the stdlib one
         for key in ("as_of", "refreshed_at"):
-            row[key] = row[key].astimezone(UTC)
+            row[key] = as_utc(row[key])
     return rows
 
 
-def last_refresh(ws: Workspace) -> dict[str, Any] | None:
+def last_refresh(ctx: ProjectContext) -> dict[str, Any] | None:
     """What the ``traits`` table holds: ``{"as_of", "refreshed_at", "traits": {name: row}}``
     (``as_of`` and ``refreshed_at`` of the latest refresh), or None before the first one."""
-    rows = _state_rows(ws.warehouse.con)
+    rows = _state_rows(ctx.warehouse)
     if not rows:
         return None
     latest = max(rows.values(), key=lambda r: r["refreshed_at"])
@@ -113,7 +114,7 @@ def last_refresh(ws: Workspace) -> dict[str, Any] | None:
 
 
 def refresh_traits(
-    ws: Workspace,
+    ctx: ProjectContext,
     *,
     as_of: datetime | None = None,
     names: list[str] | None = None,
@@ -127,20 +128,19 @@ def refresh_traits(
     its query took (None for a trait kept as it was). Raises :class:`SchemaError` for an
     invalid definition or an unknown name in *names*; nothing is written then.
     """
-    when = _utc(as_of)
-    orders, items = trait_columns(ws)
-    definitions = load_trait_definitions(ws.root, order_columns=orders, item_columns=items)
+    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    orders, items = trait_columns(ctx)
+    definitions = load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)
     by_name = {t.name: t for t in definitions}
     for name in names or ():
         if name not in by_name:
             known = ", ".join(by_name) or "none"
             raise SchemaError(f"no trait {name!r} in traits/ (traits: {known})", code="unknown_trait", path=name)
-    if ws.read_only:
+    if ctx.read_only:
         raise QueryError("cannot refresh traits: the workspace is open read-only", code="read_only")
 
-    wh = ws.warehouse
-    con = wh.con
-    previous = _state_rows(con)
+    wh = ctx.warehouse
+    previous = _state_rows(wh)
     stored = wh.columns("traits")
     wanted = set(names) if names is not None else None
 
@@ -152,32 +152,31 @@ def refresh_traits(
     carried = [t for t in definitions if keep(t)]
     computed = [t for t in definitions if not keep(t)]
     # Compile everything first: a bad time zone fails here, before the transaction.
-    queries = {t.name: compile_trait_sql(t, as_of=when, timezone=ws.config.timezone) for t in computed}
+    queries = {t.name: compile_trait_sql(t, as_of=when, timezone=ctx.config.timezone) for t in computed}
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     temps = {t.name: f"{_TEMP_PREFIX}{i}" for i, t in enumerate(computed)}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with wh.transaction():
         for i, t in enumerate(computed):
             if progress:
                 progress(t.name, i, len(computed))
             begun = time.perf_counter()
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {temps[t.name]} AS {queries[t.name]}")
+            wh.temp_table(temps[t.name], queries[t.name])
             seconds[t.name] = time.perf_counter() - begun
         if progress:
             progress("write", len(computed), len(computed))
         if carried:
             keep_cols = [exp.column("profile_id", quoted=True), *(exp.column(t.name, quoted=True) for t in carried)]
             old = sqlglot.select(*keep_cols).from_(exp.to_table("traits", quoted=True))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD} AS {old.sql(dialect='duckdb')}")
-        final = _final_select(definitions, temps, carried).sql(dialect="duckdb")
-        con.execute(f"CREATE OR REPLACE TABLE traits AS {final}")
-        con.execute("ALTER TABLE traits ALTER COLUMN profile_id SET NOT NULL")
-        counts = _non_null(con, definitions)
-        refreshed_at = datetime.now(UTC)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({_STATE_DDL})")
-        con.execute(f"DELETE FROM {STATE_TABLE}")
+            wh.temp_table(_OLD, old.sql(dialect=wh.DIALECT))
+        final = _final_select(definitions, temps, carried).sql(dialect=wh.DIALECT)
+        tables.replace_table(wh, tables.TRAITS, final)
+        tables.set_not_null(wh, tables.TRAITS, "profile_id")
+        counts = _non_null(wh, definitions)
+        refreshed_at = clock.now()
+        tables.ensure(wh, STATE_TABLE)
+        wh.execute(f"DELETE FROM {STATE_TABLE}")
         rows = []
         for t in definitions:
             if t.name in seconds:
@@ -188,15 +187,10 @@ def refresh_traits(
                 rows.append([t.name, t.kind.value, t.type.value, t.file, t.fingerprint(), prev["as_of"],
                              prev["refreshed_at"], prev["seconds"], counts[t.name]])
         if rows:
-            con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        for table in [*temps.values(), *([_OLD] if carried else [])]:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            wh.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        wh.drop_tables(*temps.values(), *([_OLD] if carried else []))
 
-    profiles = int(con.execute("SELECT count(*) FROM traits").fetchall()[0][0])
+    profiles = wh.count(f"SELECT count(*) FROM {tables.TRAITS}")
     summary_traits = {}
     for row in rows:
         name = str(row[0])
@@ -235,10 +229,40 @@ def _final_select(
     return select.order_by(_col("p", "profile_id"))
 
 
-def _non_null(con: duckdb.DuckDBPyConnection, definitions: list[TraitDefinition]) -> dict[str, int]:
+def _non_null(wh: Warehouse, definitions: list[TraitDefinition]) -> dict[str, int]:
     if not definitions:
         return {}
     counts = [exp.Count(this=exp.column(t.name, quoted=True)) for t in definitions]
-    query = sqlglot.select(*counts).from_(exp.to_table("traits", quoted=True)).sql(dialect="duckdb")
-    row = con.execute(query).fetchall()[0]
+    query = sqlglot.select(*counts).from_(exp.to_table("traits", quoted=True)).sql(dialect=wh.DIALECT)
+    row = wh.rows(query)[0]
     return {t.name: int(n) for t, n in zip(definitions, row)}
+
+
+# -- the trait kind of the definitions graph and the scheduler --------------------------------
+
+def trait_nodes(traits: Mapping[str, TraitDefinition | None]) -> list[GraphNode]:
+    """The graph nodes of *traits*: they read events and orders, no other definition. A None
+    definition is a trait being removed (still a node, so what reads it is found)."""
+    return [GraphNode("trait", name, refreshable=False, file=t.file if t is not None else None)
+            for name, t in traits.items()]
+
+
+def refresh_trait_job(ctx: ProjectContext, name: str, *, as_of: datetime, trigger: str = "manual",
+                      worker: str | None = None) -> list[RefreshResult]:
+    """Recompute the trait *name* as of *as_of* (:func:`refresh_traits` with its name), with a
+    ``refresh_runs`` row (``members`` = its non-null values); a failure is the result, not raised."""
+    from segflow.definitions.runner import RefreshOutcome, record_run
+    from segflow.definitions.versions import current_versions
+
+    applied = current_versions(ctx.state, "trait").get(("trait", name))
+
+    def body(run_id: int) -> RefreshOutcome:
+        summary = refresh_traits(ctx, as_of=as_of, names=[name])
+        return RefreshOutcome(members=summary["traits"][name]["non_null"])
+
+    return [record_run(ctx, "trait", name, applied.version if applied else None, utc(as_of), body,
+                       trigger=trigger, worker=worker)]
+
+
+register_kind(DefinitionKind("trait", nodes=trait_nodes))
+register_job_kind("trait", refresh_trait_job, description="recompute one trait")
