@@ -125,16 +125,10 @@ class Workspace:
 
         *rejects* is the rejects file for one file, or a folder for several.
         """
-        from segflow.ingest.loader import load_file
+        from segflow.ingest.files import load_files
 
-        paths = [Path(f) for f in files]
-        summaries = []
-        for path in paths:
-            target = rejects
-            if rejects is not None and len(paths) > 1:  # several files: --rejects is a folder
-                target = Path(rejects) / f"{kind}-{path.name.split('.')[0]}.rejects.csv"
-            summaries.append(load_file(self, kind, path, file_format=file_format, rejects_path=target, progress=progress))
-        return summaries
+        return load_files(self, kind, files, file_format=file_format, rejects=rejects,
+                          progress=None if progress is None else (lambda _file, stage, fraction: progress(stage, fraction))).files
 
     def sql(self, query: str) -> pa.Table:
         """Run a read-only query on the warehouse and return an Arrow table."""

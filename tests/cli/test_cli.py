@@ -72,6 +72,8 @@ def test_project_from_environment_and_missing_project(proj: Path, tmp_path: Path
     missing = run("status", cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.strip().startswith(f"Error: no segflow project at {tmp_path.resolve()}")
+    # The CLI adds the command-line way out (the domain error names no flag).
+    assert "Hint: run `segflow init DIR`, or pass --project DIR" in missing.stderr
 
 
 def test_schema_add_and_show(proj: Path) -> None:

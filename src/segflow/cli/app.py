@@ -12,10 +12,14 @@ import time
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from segflow.cli.common import ProjectOpt, TableFormat
+from segflow.cli.common import open_project as _open
+from segflow.cli.common import parse_time as _as_of
+from segflow.cli.errors import report as report_error
 from segflow.cli.output import err, out, print_arrow, progress_bar, to_json
 from segflow.errors import SegflowError
 
@@ -32,18 +36,6 @@ segment_app = typer.Typer(help="Segments: preview, refresh, members, history, ov
                           no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
-]
-
-
-class TableFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
 class SummaryFormat(str, Enum):
     table = "table"
     json = "json"
@@ -57,12 +49,6 @@ class Dialect(str, Enum):
 class FileFormat(str, Enum):
     csv = "csv"
     parquet = "parquet"
-
-
-def _open(project: Path | None, *, read_only: bool = False):  # type: ignore[no-untyped-def]
-    import segflow
-
-    return segflow.open(project, read_only=read_only)
 
 
 @app.command()
@@ -90,25 +76,21 @@ def load(
     rejects: Annotated[Path | None, typer.Option(help="Rejects file (one FILE) or folder (several).")] = None,
 ) -> None:
     """Load files into the warehouse: typed, cleaned, deduplicated, each file atomically."""
-    with _open(project) as ws:
-        summaries = []
-        for file in files:
-            target = rejects / f"{kind}-{file.name.split('.')[0]}.rejects.csv" if rejects and len(files) > 1 else rejects
-            with progress_bar() as bar:
-                tasks: dict[str, int] = {}
+    from segflow.ingest import load_files
 
-                def report(stage: str, fraction: float | None, _bar=bar, _tasks=tasks, _name=file.name) -> None:
-                    if stage not in _tasks:
-                        _tasks[stage] = _bar.add_task(f"{_name}: {stage}", total=1.0 if fraction is not None else None)
-                    if fraction is not None:
-                        _bar.update(_tasks[stage], completed=fraction)
+    with _open(project) as ws, progress_bar() as bar:
+        tasks: dict[tuple[Path, str], int] = {}
 
-                summaries.extend(ws.load(kind, [file], file_format=file_format, rejects=target, progress=report))
+        def report(file: Path, stage: str, fraction: float | None) -> None:
+            if (file, stage) not in tasks:
+                tasks[file, stage] = bar.add_task(f"{file.name}: {stage}", total=1.0 if fraction is not None else None)
+            if fraction is not None:
+                bar.update(tasks[file, stage], completed=fraction)
+
+        loaded = load_files(ws, kind, files, file_format=file_format, rejects=rejects, progress=report)
+    summaries = loaded.files
     if fmt is SummaryFormat.json:
-        total = {k: sum(getattr(s, k) for s in summaries) for k in ("rows", "accepted", "inserted", "updated", "rejected", "duplicates")}
-        files_out = [s.to_dict() for s in summaries]
-        rejects_file = summaries[0].rejects_file if len(summaries) == 1 else [s.rejects_file for s in summaries]
-        sys.stdout.write(to_json({"kind": kind, **total, "rejects_file": rejects_file, "files": files_out}) + "\n")
+        sys.stdout.write(to_json(loaded.to_dict()) + "\n")
         return
     from rich.table import Table
 
@@ -189,10 +171,6 @@ def _print_manifest(manifest: dict, out_dir: Path) -> None:
     out.print(table)
 
 
-#: Loading order: companies before people, orders before their items.
-DEMO_KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
-
-
 @app.command()
 def demo(
     directory: Annotated[Path | None, typer.Argument(help="Project folder (default: a new temporary folder).")] = None,
@@ -205,42 +183,40 @@ def demo(
 
     from rich.table import Table
 
-    import segflow
+    from segflow.cli.common import results_table
+    from segflow.demo import run_demo
 
-    started = time.perf_counter()
     root = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="segflow-demo-"))
     out.print(f"[bold]segflow demo[/bold] in {root}")
-    ws = segflow.init(root, timezone="Asia/Shanghai", default_phone_country="CN")
-    data = root / "data"
-    manifest = _generate(data, profiles=profiles, seed=seed, days=days, end=None, fmt="csv")
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, fraction: float) -> None:
+            group = stage.split(":")[0].split(" ")[0]
+            if group not in tasks:
+                tasks[group] = bar.add_task(stage, total=1.0)
+            bar.update(tasks[group], completed=fraction, description=stage)
+
+        result = run_demo(root, profiles=profiles, seed=seed, days=days, progress=report)
+    _print_manifest(result.manifest, root / "data")
     table = Table(title="loaded")
     for col in ("table", "file rows", "loaded", "rejected", "duplicates", "seconds"):
         table.add_column(col, justify="left" if col == "table" else "right")
-    with ws:
-        with progress_bar() as bar:
-            task = bar.add_task("loading", total=len(DEMO_KINDS))
-            results = []
-            for kind in DEMO_KINDS:
-                info = manifest["files"][kind]
-                bar.update(task, description=f"loading {kind}")
-                results.append(ws.load(kind, [data / info["file"]])[0])
-                bar.advance(task)
-        counts = ws.table_counts()
-    for s in results:
-        table.add_row(s.kind, f"{s.rows:,}", f"{counts[s.kind]:,}", f"{s.rejected:,}", f"{s.duplicates:,}", f"{s.seconds:.2f}")
+    for s in result.loads:
+        table.add_row(s.kind, f"{s.rows:,}", f"{result.counts[s.kind]:,}", f"{s.rejected:,}", f"{s.duplicates:,}",
+                      f"{s.seconds:.2f}")
     out.print(table)
-    with ws:
-        from segflow.identity.resolve import resolve_identities
-
-        resolved = resolve_identities(ws)
+    resolved = result.resolved
+    assert resolved is not None
     out.print(f"Resolved identities: [bold]{resolved.sources:,}[/bold] source records -> "
               f"[bold]{resolved.persons:,}[/bold] people ({resolved.seconds:.2f} s; `segflow profile show ID`)")
-    rejects_dir = root / ws.config.load.rejects_dir
-    out.print(f"Rejected rows (with line numbers and reasons): {rejects_dir}")
-    from segflow.cli.segments import demo_step
-
-    demo_step(root)
-    out.print(f"Done in {time.perf_counter() - started:.1f} s. Try:")
+    out.print(f"Rejected rows (with line numbers and reasons): {result.rejects_dir}")
+    out.print(f"Installed the e-commerce tag templates ({result.tag_files} files)")
+    out.print(f"Wrote {len(result.segments_written)} example segments to {root / 'segments'}; applied "
+              f"{result.applied} definitions")
+    if result.refreshed:
+        results_table(result.refreshed, "segments and tags refreshed (in dependency order)")
+    out.print(f"Done in {result.seconds:.1f} s. Try:")
     out.print(f"  segflow sql --project {root} \"SELECT event, count(*) AS n FROM events GROUP BY ALL ORDER BY n DESC\"")
     out.print(f"  segflow segment list --project {root}")
 
@@ -312,19 +288,6 @@ def schema_add(
 def _is_interrupt(exc: BaseException) -> bool:
     # DuckDB turns Ctrl-C during a query into its own "interrupted" error.
     return isinstance(exc, KeyboardInterrupt) or "interrupted" in str(exc).lower()[:200]
-
-
-def _as_of(text: str | None):  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise SegflowError(f"--as-of {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T00:00:00Z",
-                           code="bad_as_of") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @segment_app.command("preview")
@@ -430,18 +393,10 @@ def traits_list(
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="table or json.")] = SummaryFormat.table,
 ) -> None:
     """Show the trait definitions, their types and when each was last computed."""
-    from segflow.traits import last_refresh, load_trait_definitions, trait_columns
+    from segflow.traits.catalog import list_traits
 
     with _open(project) as ws:
-        orders, items = trait_columns(ws)
-        definitions = load_trait_definitions(ws.root, order_columns=orders, item_columns=items)
-        stored = (last_refresh(ws) or {"traits": {}})["traits"]
-    rows: list[dict[str, Any]] = [
-        {"name": t.name, "kind": t.kind.value, "type": t.type.value, "source": t.source, "window": t.window_text,
-         "file": t.file, "description": t.description,
-         "as_of": stored[t.name]["as_of"] if t.name in stored and stored[t.name]["fingerprint"] == t.fingerprint() else None}
-        for t in definitions
-    ]
+        rows = [t.to_dict() for t in list_traits(ws)]
     if fmt is SummaryFormat.json:
         sys.stdout.write(to_json(rows) + "\n")
         return
@@ -481,7 +436,7 @@ def main() -> None:
     except SegflowError as exc:
         if debug:
             raise
-        err.print(f"[red]Error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        report_error(exc)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

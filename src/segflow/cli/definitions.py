@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
+from segflow.cli.common import ProjectOpt, Shown, fmt_time, num, results_table
+from segflow.cli.common import open_project as _open
+from segflow.cli.common import parse_time as _when
 from segflow.cli.output import err, out, to_json
-from segflow.cli.segments import ProjectOpt, Shown, _fmt_time, _num, _open, _results_table, _when
 from segflow.errors import SegflowError
 
 __all__ = ["apply", "plan", "worker"]
@@ -27,7 +29,7 @@ def _plan_table(plan: Any, title: str) -> None:
     for c in plan.changes:
         delta = "-" if c.delta is None else f"{c.delta:+,}"
         table.add_row(c.kind, c.name, f"[{colours[c.action]}]{c.action}[/{colours[c.action]}]", c.file or "-",
-                      c.schedule or "-", _num(c.members_before), _num(c.members_after), delta)
+                      c.schedule or "-", num(c.members_before), num(c.members_after), delta)
     out.print(table)
 
 
@@ -57,7 +59,7 @@ def plan(project: ProjectOpt = None,
     if fmt is Shown.json:
         sys.stdout.write(to_json(result.to_dict()) + "\n")
         return
-    _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {_fmt_time(result.as_of)})")
+    _plan_table(result, f"plan ({len(result.pending)} to apply; counts as of {fmt_time(result.as_of)})")
     if not result.pending:
         out.print("Nothing to apply: the project folder matches the applied definitions.")
     for c in result.pending if diff else ():
@@ -108,7 +110,7 @@ def apply(
         if not result.plan.pending:
             out.print("Nothing to apply.")
         if result.refreshed:
-            _results_table(result.refreshed, "refreshed")
+            results_table(result.refreshed, "refreshed")
     if result.failed:
         raise typer.Exit(1)
 
@@ -133,7 +135,7 @@ def worker(
     def show(r: Any) -> None:
         detail = (f"{r.members:,} members (+{r.entered:,} −{r.exited:,})" if r.members is not None and r.entered
                   is not None else (r.error or ""))
-        out.print(f"{r.status:>7} {r.kind} {r.name} as of {_fmt_time(r.as_of)}  {detail}", highlight=False)
+        out.print(f"{r.status:>7} {r.kind} {r.name} as of {fmt_time(r.as_of)}  {detail}", highlight=False)
 
     import signal
 

@@ -14,10 +14,10 @@ from segflow.errors import SegflowError
 
 __all__ = ["HINTS", "hint_for", "report"]
 
-#: error code → what to do about it on the command line.
+#: error code (or ``ErrorClass.code`` where a code is shared) → what to do about it on the command line.
 HINTS: dict[str, str] = {
     "no_project": "run `segflow init DIR`, or pass --project DIR (or set $SEGFLOW_PROJECT)",
-    "bad_format": "name the format with --file-format csv|jsonl|parquet",
+    "LoadError.bad_format": "name the format with --file-format csv|jsonl|parquet",
     "no_profile": "give a profile id, or --by TYPE VALUE",
     "unknown_column": "--columns lists the columns of profiles (segflow schema show profiles)",
     "bad_export_format": "--format is one of csv, parquet, json, customer-match, meta",
@@ -27,7 +27,7 @@ HINTS: dict[str, str] = {
 
 def hint_for(exc: SegflowError) -> str | None:
     """The CLI hint for *exc*, unless its message already says it."""
-    hint = HINTS.get(exc.code)
+    hint = HINTS.get(f"{type(exc).__name__}.{exc.code}", HINTS.get(exc.code))
     if hint is None:
         return None
     flag = next((w for w in hint.split() if w.startswith("--")), None)

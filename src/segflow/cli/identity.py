@@ -8,34 +8,19 @@ at start; resolution itself is imported inside the commands.
 from __future__ import annotations
 
 import sys
-from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from segflow.cli.common import ProjectOpt, Shown
+from segflow.cli.common import open_project as _open
 from segflow.cli.output import out, to_json
 from segflow.errors import SegflowError
 
 __all__ = ["profile_app", "register", "render_summary"]
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
-]
 
 profile_app = typer.Typer(help="The global file of one person (after `segflow resolve`).", no_args_is_help=True)
-
-
-class Shown(str, Enum):
-    table = "table"
-    json = "json"
-
-
-def _open(project: Path | None) -> Any:
-    import segflow
-
-    return segflow.open(project)
 
 
 def render_summary(summary: Any) -> None:

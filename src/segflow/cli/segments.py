@@ -8,28 +8,26 @@ at start; everything else is imported inside the commands.
 from __future__ import annotations
 
 import sys
-from datetime import UTC
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from segflow.cli.common import (
+    ProjectOpt,
+    Shown,
+    fmt_time,
+    num,
+    parse_columns,
+    print_results,
+)
+from segflow.cli.common import open_project as _open
+from segflow.cli.common import parse_time as _when
 from segflow.cli.output import err, out, print_arrow, to_json
 from segflow.errors import SegflowError
 
-__all__ = ["ProjectOpt", "Shown", "demo_step", "register"]
-
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
-]
-
-
-class Shown(str, Enum):
-    table = "table"
-    json = "json"
-
+__all__ = ["register"]
 
 class MemberFormat(str, Enum):
     table = "table"
@@ -44,67 +42,6 @@ class ExportFormat(str, Enum):
     json = "json"
     customer_match = "customer-match"
     meta = "meta"
-
-
-def _open(project: Path | None) -> Any:
-    import segflow
-
-    return segflow.open(project)
-
-
-def _when(text: str | None, option: str = "--as-of") -> Any:
-    from datetime import datetime
-
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise SegflowError(f"{option} {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T02:00:00Z",
-                           code="bad_time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _columns(text: str | None) -> list[str] | None:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else None
-
-
-def _fmt_time(value: Any) -> str:
-    return value.isoformat(timespec="seconds") if value is not None else "-"
-
-
-def _num(value: Any) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
-def _results_table(results: list[Any], title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    errors = any(r.error for r in results)
-    # Numbers never wrap; on a narrow terminal the names wrap instead (and the error
-    # column is there only when something failed).
-    for col in ("kind", "name", "status", "members", "entered", "exited", "seconds", *(("error",) if errors else ())):
-        number = col in ("members", "entered", "exited", "seconds")
-        table.add_column(col, justify="right" if number else "left", no_wrap=col != "name" and col != "error",
-                         overflow="fold")
-    for r in results:
-        colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(r.status, "")
-        table.add_row(r.kind, r.name, f"[{colour}]{r.status}[/{colour}]", _num(r.members), _num(r.entered),
-                      _num(r.exited), "-" if r.seconds is None else f"{r.seconds:.3f}",
-                      *((r.error or "",) if errors else ()))
-    out.print(table)
-
-
-def _print_results(results: list[Any], fmt: Shown, title: str) -> None:
-    if fmt is Shown.json:
-        sys.stdout.write(to_json([r.to_dict() for r in results]) + "\n")
-    elif results:
-        _results_table(results, title)
-    else:
-        out.print("Nothing to refresh.")
-    if any(r.status != "ok" for r in results):
-        raise typer.Exit(1)
 
 
 # -- segment ... ---------------------------------------------------------------------------
@@ -126,7 +63,7 @@ def segment_refresh(
     with _open(project) as ws:
         results = refresh(ws, None if all_ else list(names or []), as_of=_when(as_of), upstream=upstream)
         _warn_unapplied(ws, {r.name for r in results if r.kind == "segment"})
-    _print_results(results, fmt, "refresh")
+    print_results(results, fmt, "refresh")
 
 
 def _warn_unapplied(ws: Any, names: set[str]) -> None:
@@ -148,21 +85,10 @@ def _warn_unapplied(ws: Any, names: set[str]) -> None:
 def segment_list(project: ProjectOpt = None,
                  fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table) -> None:
     """Applied segments: type, schedule, next run, members, last refresh."""
-    from segflow.definitions.versions import applied_segments
-    from segflow.scheduler.schedules import list_schedules
-    from segflow.segments.membership import ensure_tables
-    from segflow.segments.runs import last_runs
+    from segflow.segments.listing import list_segments
 
     with _open(project) as ws:
-        applied = applied_segments(ws.state)
-        ensure_tables(ws.warehouse.con)
-        counts = dict(ws.warehouse.con.execute("SELECT segment, count(*) FROM segment_members GROUP BY ALL").fetchall())
-        last = last_runs(ws.state, "segment")
-        nexts = {s.name: s.next_run_at for s in list_schedules(ws.state) if s.kind == "segment"}
-    rows = [{"name": n, "type": seg.type, "version": v, "schedule": seg.schedule, "next_run": nexts.get(n),
-             "members": int(counts.get(n, 0)), "last_status": last[n].status if n in last else None,
-             "last_as_of": last[n].as_of if n in last else None, "description": seg.description}
-            for n, (v, seg) in applied.items()]
+        rows = [s.to_dict() for s in list_segments(ws)]
     if fmt is Shown.json:
         sys.stdout.write(to_json(rows) + "\n")
         return
@@ -172,8 +98,8 @@ def segment_list(project: ProjectOpt = None,
     for col in ("segment", "type", "v", "schedule", "next run (UTC)", "members", "last refresh", "as of"):
         table.add_column(col, justify="right" if col in ("v", "members") else "left", overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", _fmt_time(r["next_run"]),
-                      f"{r['members']:,}", r["last_status"] or "-", _fmt_time(r["last_as_of"]))
+        table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", fmt_time(r["next_run"]),
+                      f"{r['members']:,}", r["last_status"] or "-", fmt_time(r["last_as_of"]))
     out.print(table)
 
 
@@ -190,7 +116,7 @@ def segment_members(
     from segflow.segments.query import members
 
     with _open(project) as ws:
-        table = members(ws, name, columns=_columns(columns), limit=limit)
+        table = members(ws, name, columns=parse_columns(columns), limit=limit)
     if to is not None:
         if fmt is MemberFormat.table:
             raise SegflowError("--to needs --format csv, json or parquet", code="bad_format")
@@ -244,8 +170,8 @@ def segment_history(
     for col in ("run", "as of", "trigger", "status", "members", "entered", "exited", "seconds", "error"):
         table.add_column(col, justify="right" if col in ("run", "members", "entered", "exited", "seconds") else "left")
     for r in rows:
-        table.add_row(str(r["id"]), _fmt_time(r["as_of"]), r["trigger"], r["status"], _num(r["members"]),
-                      _num(r["entered"]), _num(r["exited"]), "-" if r["seconds"] is None else f"{r['seconds']:.3f}",
+        table.add_row(str(r["id"]), fmt_time(r["as_of"]), r["trigger"], r["status"], num(r["members"]),
+                      num(r["entered"]), num(r["exited"]), "-" if r["seconds"] is None else f"{r['seconds']:.3f}",
                       r["error"] or "")
     out.print(table)
 
@@ -287,7 +213,7 @@ def segment_export(
     from segflow.segments.export import export_members
 
     with _open(project) as ws:
-        result = export_members(ws, name, to, fmt=fmt.value, columns=_columns(columns))
+        result = export_members(ws, name, to, fmt=fmt.value, columns=parse_columns(columns))
     out.print(f"Wrote {result.rows:,} rows for {result.members:,} members of {name} to {result.path} ({result.format})")
     if result.without_identifier:
         err.print(f"[yellow]{result.without_identifier:,} members have no usable email or phone and are not in "
@@ -352,16 +278,3 @@ def register(app: typer.Typer, segment_app: typer.Typer) -> None:
     app.command("plan")(plan)
     app.command("apply")(apply)
     app.command("worker")(worker)
-
-
-def demo_step(root: Path) -> None:
-    """``segflow demo``'s segments step: example segments, e-commerce tags, apply, refresh (printed)."""
-    from segflow.segments.demo import run_demo_segments
-
-    with _open(root) as ws:
-        written, installed, result = run_demo_segments(ws)
-    out.print(f"Installed the e-commerce tag templates ({len(installed.written)} files)")
-    out.print(f"Wrote {len(written)} example segments to {root / 'segments'}; applied "
-              f"{len(result.plan.pending)} definitions")
-    if result.refreshed:
-        _results_table(result.refreshed, "segments and tags refreshed (in dependency order)")

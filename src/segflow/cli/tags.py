@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from segflow.cli.common import ProjectOpt
+from segflow.cli.common import open_project as _open
+from segflow.cli.common import parse_time as _when
 from segflow.cli.output import err, out, progress_bar, to_json
 from segflow.errors import SegflowError
 
 if TYPE_CHECKING:
-    from segflow.workspace import Workspace
+    pass
 
 __all__ = ["tags_app"]
 
@@ -29,10 +32,6 @@ tags_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: $SEGFLOW_PROJECT, else the current folder)."),
-]
 
 
 class Format(str, Enum):
@@ -41,23 +40,6 @@ class Format(str, Enum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
-
-
-def _open(project: Path | None) -> Workspace:
-    import segflow
-
-    return segflow.open(project)
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise SegflowError(f"--as-of {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T00:00:00Z",
-                           code="bad_as_of") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _json(value: Any) -> None:

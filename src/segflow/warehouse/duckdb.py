@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from segflow.schema.registry import Attribute
     from segflow.schema.types import AttributeType
 
-__all__ = ["LOAD_ID", "DuckDBWarehouse"]
+__all__ = ["LOAD_ID", "SYSTEM_TABLES", "DuckDBWarehouse"]
+
+#: The tables every warehouse has from the start, name → column list (see warehouse/tables.py).
+SYSTEM_TABLES = {name: tables.TABLES[name] for name in tables.SYSTEM_TABLES}
 
 class DuckDBWarehouse(Warehouse):
     DIALECT: ClassVar[str] = "duckdb"

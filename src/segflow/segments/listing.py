@@ -1,0 +1,55 @@
+"""The applied segments with their schedule, size and last refresh (``segflow segment list``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segflow.context import ProjectContext
+
+__all__ = ["SegmentInfo", "list_segments", "member_counts"]
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    name: str
+    type: str
+    version: int
+    schedule: str | None
+    next_run: datetime | None
+    members: int
+    last_status: str | None
+    last_as_of: datetime | None
+    description: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def member_counts(ctx: ProjectContext) -> dict[str, int]:
+    """Members per segment now (segments with none are absent)."""
+    from segflow.warehouse import tables
+
+    wh = ctx.warehouse
+    if not wh.table_exists(tables.SEGMENT_MEMBERS):
+        return {}
+    return {name: int(n) for name, n in wh.rows(
+        f"SELECT segment, count(*) FROM {tables.SEGMENT_MEMBERS} GROUP BY segment")}
+
+
+def list_segments(ctx: ProjectContext) -> list[SegmentInfo]:
+    """Every applied segment, in name order of application."""
+    from segflow.definitions.runs import last_runs
+    from segflow.definitions.versions import applied_segments
+    from segflow.scheduler.schedules import list_schedules
+
+    applied = applied_segments(ctx.state)
+    counts = member_counts(ctx)
+    last = last_runs(ctx.state, "segment")
+    nexts = {s.name: s.next_run_at for s in list_schedules(ctx.state) if s.kind == "segment"}
+    return [SegmentInfo(name=n, type=seg.type, version=v, schedule=seg.schedule, next_run=nexts.get(n),
+                        members=counts.get(n, 0), last_status=last[n].status if n in last else None,
+                        last_as_of=last[n].as_of if n in last else None, description=seg.description)
+            for n, (v, seg) in applied.items()]
