@@ -193,7 +193,9 @@ def test_anonymous_events_attach_through_identify_event_and_follow_merges(ws: Wo
     assert ws.preview({"event": "add_to_cart"}).count == 1
     feed("profiles", [{"profile_id": "pos1", "phone": "135-1111-2222", "created_at": T0}])
     resolve_identities(ws)
-    assert _rows(ws, "SELECT DISTINCT profile_id FROM events") == [("pos1",)]
+    # pos1 joins the person, who keeps its id (stable ids): the events stay with it
+    assert _rows(ws, "SELECT DISTINCT profile_id FROM events") == [("app9",)]
+    assert _rows(ws, "SELECT canonical_id FROM profile_map WHERE source_id = 'pos1'") == [("app9",)]
 
 
 def test_anonymous_id_on_two_people_stays_anonymous(ws: Workspace, feed: Feed) -> None:

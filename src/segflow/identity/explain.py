@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.identity.errors import IdentityError
 from segflow.identity.graph import spanning_paths
-from segflow.identity.store import INDEX, MAP, ensure_identity_tables, scalar
+from segflow.identity.store import INDEX, MAP, ensure_identity_tables
 
 if TYPE_CHECKING:
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["Explanation", "Link", "explain_person", "person_of"]
 
@@ -48,30 +48,30 @@ class Explanation:
         return asdict(self)
 
 
-def person_of(ws: Workspace, ident: str) -> str:
+def person_of(ctx: ProjectContext, ident: str) -> str:
     """The canonical id of *ident* (a source id or a canonical id)."""
-    con = ws.warehouse.con
-    ensure_identity_tables(con)
-    found = scalar(con, f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
+    wh = ctx.warehouse
+    ensure_identity_tables(wh)
+    found = wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
     if found is None:
-        if scalar(con, f"SELECT count(*) FROM {MAP}") == 0:
+        if wh.scalar(f"SELECT count(*) FROM {MAP}") == 0:
             raise IdentityError("identities are not resolved yet: run `segflow resolve`", code="not_resolved")
         raise IdentityError(f"no source profile {ident!r}", code="unknown_source", path=ident)
     return str(found)
 
 
-def explain_person(ws: Workspace, ident: str) -> Explanation:
+def explain_person(ctx: ProjectContext, ident: str) -> Explanation:
     """Explain how the person of *ident* was put together."""
     from segflow.identity.resolve import _pinned
 
-    con = ws.warehouse.con
-    opts = ws.config.identity
-    canonical = person_of(ws, ident)
-    members = [r[0] for r in con.execute(
+    wh = ctx.warehouse
+    opts = ctx.config.identity
+    canonical = person_of(ctx, ident)
+    members = [r[0] for r in wh.execute(
         f"SELECT source_id FROM {MAP} WHERE canonical_id = ? ORDER BY source_id = ? DESC, source_id", [canonical, canonical]
     ).fetchall()]
-    pinned = sorted(set(_pinned(ws)) & set(members))
-    rows = con.execute(
+    pinned = sorted(set(_pinned(ctx)) & set(members))
+    rows = wh.execute(
         f"SELECT x.source_id, x.type, x.value, x.raw, x.status, "
         f"(SELECT count(DISTINCT y.source_id) FROM {INDEX} y WHERE y.type = x.type AND y.value = x.value "
         f"AND y.status = 'ok') AS holders FROM {INDEX} x JOIN {MAP} m ON m.source_id = x.source_id "

@@ -26,11 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from segflow.identity.store import SOURCE_COL, _columns, scalar
+from segflow.identity.store import SOURCE_COL
+from segflow.warehouse import tables
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["FOLDS", "Fold", "fold_duplicates", "folded_table", "restore_folded"]
 
@@ -59,19 +60,17 @@ def folded_table(table: str) -> str:
     return f"identity_folded_{table}"
 
 
-def _ensure(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
+def _ensure(wh: Warehouse, table: str) -> dict[str, str] | None:
     """The columns of *table* (None when it does not exist), its folded table created."""
-    cols = _columns(con, table)
+    cols = wh.columns(table)
     if not cols or SOURCE_COL not in cols:
         return None
     folded = folded_table(table)
-    have = _columns(con, folded)
+    have = wh.columns(folded)
     if not have:
-        con.execute(f"CREATE TABLE {folded} AS SELECT * FROM {q(table)} LIMIT 0")
-    else:
-        for col, type_ in cols.items():
-            if col not in have:
-                con.execute(f"ALTER TABLE {folded} ADD COLUMN {q(col)} {type_}")
+        tables.create_like(wh, folded, table)
+    elif any(col not in have for col in cols):
+        tables.add_missing_columns(wh, folded, cols)
     return cols
 
 
@@ -97,19 +96,19 @@ def _merged(spec: Fold, rows: str) -> str:
     )
 
 
-def _unfold(con: duckdb.DuckDBPyConnection, table: str, cols: dict[str, str], groups: str) -> int:
+def _unfold(wh: Warehouse, table: str, cols: dict[str, str], groups: str) -> int:
     """Put back the originals of the folded rows of *groups* that are unchanged since
     folding; forget the others. Returns the original rows put back."""
     spec, t, folded = FOLDS[table], q(table), folded_table(table)
-    con.execute(
+    wh.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_fold_orig AS SELECT f.* FROM {folded} f "
         f"WHERE EXISTS (SELECT 1 FROM {groups} g WHERE {_same(spec.keys, 'g', 'f')})"
     )
-    if not int(scalar(con, "SELECT count(*) FROM _idr_fold_orig")):
+    if not wh.count("SELECT count(*) FROM _idr_fold_orig"):
         return 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_fold_merged AS {_merged(spec, '_idr_fold_orig')}")
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_fold_merged AS {_merged(spec, '_idr_fold_orig')}")
     # The folded row, if still there exactly as written (every column equal).
-    con.execute(
+    wh.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_fold_hit AS SELECT min(t.rowid) AS rid, "
         f"{', '.join('m.' + q(k) for k in spec.keys)} FROM {t} t JOIN _idr_fold_merged m ON {_same(list(cols), 't', 'm')} "
         f"GROUP BY ALL"
@@ -120,40 +119,40 @@ def _unfold(con: duckdb.DuckDBPyConnection, table: str, cols: dict[str, str], gr
         f"EXISTS (SELECT 1 FROM _idr_fold_orig o WHERE {_same(spec.keys, 'o', t)}) "
         f"AND NOT EXISTS (SELECT 1 FROM _idr_fold_hit h WHERE {_same(spec.keys, 'h', t)})"
     )
-    con.execute(f"UPDATE {t} SET {SOURCE_COL} = NULL WHERE {SOURCE_COL} <> '' AND {stale}")
-    con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM _idr_fold_hit)")
-    back = con.execute(
+    wh.execute(f"UPDATE {t} SET {SOURCE_COL} = NULL WHERE {SOURCE_COL} <> '' AND {stale}")
+    wh.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM _idr_fold_hit)")
+    back = wh.execute(
         f"INSERT INTO {t} BY NAME SELECT o.* FROM _idr_fold_orig o "
         f"WHERE EXISTS (SELECT 1 FROM _idr_fold_hit h WHERE {_same(spec.keys, 'h', 'o')})"
     ).fetchall()
-    con.execute(
+    wh.execute(
         f"DELETE FROM {folded} f WHERE EXISTS (SELECT 1 FROM {groups} g WHERE {_same(spec.keys, 'g', 'f')})"
     )
     for name in ("_idr_fold_orig", "_idr_fold_merged", "_idr_fold_hit"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+        wh.execute(f"DROP TABLE IF EXISTS {name}")
     return int(back[0][0]) if back else 0
 
 
-def restore_folded(con: duckdb.DuckDBPyConnection, scope: str | None) -> dict[str, int]:
+def restore_folded(wh: Warehouse, scope: str | None) -> dict[str, int]:
     """Before re-keying: put back the original rows folded for the persons whose
     canonical id is in *scope* (a table of ``source_id``; None: every person), so each
     follows its own record. Returns rows put back per table."""
     out: dict[str, int] = {}
     for table, spec in FOLDS.items():
-        cols = _ensure(con, table)
+        cols = _ensure(wh, table)
         if cols is None:
             continue
         where = f"WHERE profile_id IN (SELECT source_id FROM {scope})" if scope else ""
         keys = ", ".join(q(k) for k in spec.keys)
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_fold_groups AS SELECT DISTINCT {keys} FROM {folded_table(table)} {where}"
         )
-        out[table] = _unfold(con, table, cols, "_idr_fold_groups")
-    con.execute("DROP TABLE IF EXISTS _idr_fold_groups")
+        out[table] = _unfold(wh, table, cols, "_idr_fold_groups")
+    wh.execute("DROP TABLE IF EXISTS _idr_fold_groups")
     return out
 
 
-def fold_duplicates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def fold_duplicates(wh: Warehouse) -> dict[str, int]:
     """After re-keying: fold every group of rows of one person (see the module doc).
 
     Only persons with a row from a merged record (``_source_profile_id`` set) can have
@@ -161,33 +160,31 @@ def fold_duplicates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """
     out: dict[str, int] = {}
     for table, spec in FOLDS.items():
-        cols = _ensure(con, table)
+        cols = _ensure(wh, table)
         if cols is None:
             continue
         t, keys = q(table), ", ".join(q(k) for k in spec.keys)
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_fold_groups AS SELECT {keys} FROM {t} WHERE profile_id IN "
             f"(SELECT profile_id FROM {t} WHERE {SOURCE_COL} <> '') GROUP BY ALL HAVING count(*) > 1"
         )
-        if not int(scalar(con, "SELECT count(*) FROM _idr_fold_groups")):
+        if not wh.count("SELECT count(*) FROM _idr_fold_groups"):
             out[table] = 0
             continue
         # A group may hold a row folded before (a record joined a person later): its
         # originals come back first, so the folded table only ever holds originals.
-        _unfold(con, table, cols, "_idr_fold_groups")
+        _unfold(wh, table, cols, "_idr_fold_groups")
         in_group = f"EXISTS (SELECT 1 FROM _idr_fold_groups g WHERE {_same(spec.keys, 'g', 't')})"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_fold_rows AS SELECT t.*, t.rowid AS _rid FROM {t} t WHERE {in_group}")
-        con.execute(f"INSERT INTO {folded_table(table)} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_fold_rows")
-        con.execute(
+        wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_fold_rows AS SELECT t.*, t.rowid AS _rid FROM {t} t WHERE {in_group}")
+        wh.execute(f"INSERT INTO {folded_table(table)} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_fold_rows")
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_fold_new AS "
             f"{_merged(spec, '(SELECT * EXCLUDE (_rid) FROM _idr_fold_rows)')}"
         )
-        con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT _rid FROM _idr_fold_rows)")
-        con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM _idr_fold_new")
-        out[table] = int(scalar(con, "SELECT count(*) FROM _idr_fold_rows")) - int(
-            scalar(con, "SELECT count(*) FROM _idr_fold_new")
-        )
+        wh.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT _rid FROM _idr_fold_rows)")
+        wh.execute(f"INSERT INTO {t} BY NAME SELECT * FROM _idr_fold_new")
+        out[table] = wh.count("SELECT count(*) FROM _idr_fold_rows") - wh.count("SELECT count(*) FROM _idr_fold_new")
         for name in ("_idr_fold_rows", "_idr_fold_new"):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute("DROP TABLE IF EXISTS _idr_fold_groups")
+            wh.execute(f"DROP TABLE IF EXISTS {name}")
+    wh.execute("DROP TABLE IF EXISTS _idr_fold_groups")
     return out

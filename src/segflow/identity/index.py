@@ -27,7 +27,7 @@ from segflow.ingest.phones import E164_PATTERN, phone_sql
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["EMAIL_PATTERN", "index_sources", "lit", "normalized_sql", "source_sql", "status_sql"]
 
@@ -94,7 +94,7 @@ def source_sql(watermark: int) -> str:
 
 
 def index_sources(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     opts: IdentityOptions,
     phone_country: str | None,
     *,
@@ -111,12 +111,12 @@ def index_sources(
     works from them instead of scanning the index again).
     """
     if changes:
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_old_rows AS SELECT * FROM {INDEX} "
             f"WHERE source_id IN (SELECT source_id FROM {scope})"
         )
-    con.execute(f"DELETE FROM {INDEX} WHERE source_id IN (SELECT source_id FROM {scope})")
-    have = {r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{SOURCES}'").fetchall()}
+    wh.execute(f"DELETE FROM {INDEX} WHERE source_id IN (SELECT source_id FROM {scope})")
+    have = set(wh.columns(SOURCES))
     parts = []
     for column, type_ in sorted(opts.profile_columns.items()):
         if column in have:
@@ -163,6 +163,6 @@ def index_sources(
     distinct = "DISTINCT " if watermark > 0 else ""
     rows = f"SELECT {distinct}source_id, type, value, raw, origin, {status} AS status FROM ({normal}) n"
     if changes:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_rows AS {rows}")
+        wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_new_rows AS {rows}")
         rows = "SELECT source_id, type, value, raw, origin, status FROM _idr_new_rows"
-    con.execute(f"INSERT INTO {INDEX} (source_id, type, value, raw, origin, status) {rows}")
+    wh.execute(f"INSERT INTO {INDEX} (source_id, type, value, raw, origin, status) {rows}")

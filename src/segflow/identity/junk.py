@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segflow.identity.store import INDEX, _columns, scalar
+from segflow.identity.store import INDEX
+from segflow.warehouse import tables
+from segflow.warehouse.tables import JUNK
 
 if TYPE_CHECKING:
-    import duckdb
-
     from segflow.identity.config import IdentityOptions
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["JUNK", "junk_identifiers", "merge_edges_sql", "refresh_junk"]
 
-JUNK = "identity_junk"
 
 
 def merge_edges_sql(opts: IdentityOptions, alias: str = "") -> tuple[str, list[str]]:
@@ -31,7 +31,7 @@ def merge_edges_sql(opts: IdentityOptions, alias: str = "") -> tuple[str, list[s
     return f"{a}status = 'ok' AND {a}type IN ({', '.join('?' for _ in types)})", types
 
 
-def refresh_junk(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, touched: str | None) -> None:
+def refresh_junk(wh: Warehouse, opts: IdentityOptions, touched: str | None) -> None:
     """Bring ``identity_junk`` up to date with the index.
 
     *touched*: a table of the ``type, value`` pairs whose holders may have changed, each
@@ -39,29 +39,29 @@ def refresh_junk(con: duckdb.DuckDBPyConnection, opts: IdentityOptions, touched:
     warehouse resolved before this table existed, recounts everything.
     """
     cap = int(opts.junk_cap)
-    existed = bool(_columns(con, JUNK))
+    existed = wh.table_exists(JUNK)
     if not existed:
-        con.execute(f"CREATE TABLE {JUNK} (type VARCHAR NOT NULL, value VARCHAR NOT NULL, sources BIGINT NOT NULL)")
+        tables.ensure(wh, JUNK)
     if touched is None or not existed:
         cond, params = merge_edges_sql(opts, "x")
-        con.execute(f"DELETE FROM {JUNK}")
-        con.execute(
+        wh.execute(f"DELETE FROM {JUNK}")
+        wh.execute(
             f"INSERT INTO {JUNK} SELECT x.type, x.value, count(DISTINCT x.source_id) FROM {INDEX} x WHERE {cond} "
             f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {cap}",
             params,
         )
         return
-    con.execute(
+    wh.execute(
         f"DELETE FROM {JUNK} j WHERE EXISTS (SELECT 1 FROM {touched} t WHERE t.type = j.type AND t.value = j.value)"
     )
-    con.execute(
+    wh.execute(
         f"INSERT INTO {JUNK} SELECT type, value, count(DISTINCT source_id) FROM _idr_touched_rows "
         f"GROUP BY type, value HAVING count(DISTINCT source_id) > {cap}"
     )
 
 
 def junk_identifiers(
-    con: duckdb.DuckDBPyConnection, opts: IdentityOptions, limit: int = 20, *, rows: str | None = None
+    wh: Warehouse, opts: IdentityOptions, limit: int = 20, *, rows: str | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Identifier values over the junk cap: (how many, the most shared first).
 
@@ -69,7 +69,7 @@ def junk_identifiers(
     run reports the junk values among the identifiers it touched); default every junk
     value (``identity_junk``, or the index when no run has stored it yet).
     """
-    if rows is None and _columns(con, JUNK):
+    if rows is None and wh.columns(JUNK):
         base = f"SELECT type, value, sources FROM {JUNK}"
         params: list[Any] = []
     else:
@@ -82,6 +82,6 @@ def junk_identifiers(
             f"SELECT x.type, x.value, count(DISTINCT x.source_id) AS sources FROM {source} "
             f"GROUP BY x.type, x.value HAVING count(DISTINCT x.source_id) > {int(opts.junk_cap)}"
         )
-    total = int(scalar(con, f"SELECT count(*) FROM ({base})", params))
-    top = con.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
+    total = wh.count(f"SELECT count(*) FROM ({base})", params)
+    top = wh.execute(f"{base} ORDER BY sources DESC, type, value LIMIT {int(limit)}", params).fetchall()
     return total, [{"type": t, "value": v, "sources": int(n)} for t, v, n in top]

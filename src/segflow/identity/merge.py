@@ -26,7 +26,7 @@ from segflow.identity.store import MAP, SOURCES, attribute_columns, stamp
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["absorb_profiles", "merge_sql", "provenance_sql", "rebuild_profiles"]
 
@@ -53,13 +53,13 @@ def _aggregate(column: str, type_: str) -> str:
     return f"arg_max({col}, {_order(column)}) FILTER (WHERE {_non_empty(column, type_)})"
 
 
-def merge_sql(con: duckdb.DuckDBPyConnection, canonical_filter: str | None = None) -> str:
+def merge_sql(wh: Warehouse, canonical_filter: str | None = None) -> str:
     """``SELECT profile_id (canonical), <attributes>, _load_id`` merged per person.
 
     *canonical_filter* is a SQL relation with a ``canonical_id`` column restricting the
     persons merged (default: all).
     """
-    attrs = attribute_columns(con)
+    attrs = attribute_columns(wh)
     cols = [f"{_aggregate(c, t)} AS {q(c)}" for c, t in attrs.items()]
     where = f"WHERE m.canonical_id IN (SELECT canonical_id FROM {canonical_filter})" if canonical_filter else ""
     return (
@@ -68,9 +68,9 @@ def merge_sql(con: duckdb.DuckDBPyConnection, canonical_filter: str | None = Non
     )
 
 
-def provenance_sql(con: duckdb.DuckDBPyConnection) -> str:
+def provenance_sql(wh: Warehouse) -> str:
     """For one person (``?`` = canonical id): per attribute, the source id its value came from."""
-    attrs = attribute_columns(con)
+    attrs = attribute_columns(wh)
     cols = []
     for c, t in attrs.items():
         if c == "created_at":
@@ -82,28 +82,28 @@ def provenance_sql(con: duckdb.DuckDBPyConnection) -> str:
     return f"SELECT {', '.join(cols)} FROM {SOURCES} s JOIN {MAP} m ON m.source_id = s.profile_id WHERE m.canonical_id = ?"
 
 
-def absorb_profiles(con: duckdb.DuckDBPyConnection, watermark: int) -> int:
+def absorb_profiles(wh: Warehouse, watermark: int) -> int:
     """Move profile rows loaded since *watermark* into ``source_profiles``; return how many.
 
     The rows are removed from ``profiles``; :func:`rebuild_profiles` writes the
     canonical rows of their persons afterwards.
     """
     dirty = "_idr_dirty_profiles"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {dirty} AS SELECT * FROM profiles WHERE _load_id > {int(watermark)}")
-    n = int(con.execute(f"SELECT count(*) FROM {dirty}").fetchall()[0][0])
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {dirty} AS SELECT * FROM profiles WHERE _load_id > {int(watermark)}")
+    n = int(wh.execute(f"SELECT count(*) FROM {dirty}").fetchall()[0][0])
     if n == 0:
-        con.execute(f"DROP TABLE {dirty}")
+        wh.execute(f"DROP TABLE {dirty}")
         return 0
-    attrs = attribute_columns(con)
+    attrs = attribute_columns(wh)
     # What the profile showed before the load: the merged row for a canonical id (the
     # loader updated it in place), the stored source row for any other id.
     canon = "_idr_dirty_canonical"
-    con.execute(
+    wh.execute(
         f"CREATE OR REPLACE TEMP TABLE {canon} AS SELECT DISTINCT canonical_id FROM {MAP} "
         f"WHERE canonical_id IN (SELECT profile_id FROM {dirty})"
     )
     ref = (
-        f"SELECT * FROM ({merge_sql(con, canon)}) UNION ALL BY NAME "
+        f"SELECT * FROM ({merge_sql(wh, canon)}) UNION ALL BY NAME "
         f"SELECT * FROM {SOURCES} WHERE profile_id IN (SELECT profile_id FROM {dirty}) "
         f"AND profile_id NOT IN (SELECT canonical_id FROM {canon})"
     )
@@ -116,16 +116,16 @@ def absorb_profiles(con: duckdb.DuckDBPyConnection, watermark: int) -> int:
         f"SELECT {', '.join(cols)} FROM {dirty} d LEFT JOIN ({ref}) r ON r.profile_id = d.profile_id "
         f"LEFT JOIN {SOURCES} s ON s.profile_id = d.profile_id"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_absorbed AS {new_rows}")
-    con.execute(f"DELETE FROM {SOURCES} WHERE profile_id IN (SELECT profile_id FROM {dirty})")
-    con.execute(f"INSERT INTO {SOURCES} BY NAME SELECT * FROM _idr_absorbed")
-    con.execute(f"DELETE FROM profiles WHERE _load_id > {int(watermark)}")
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_absorbed AS {new_rows}")
+    wh.execute(f"DELETE FROM {SOURCES} WHERE profile_id IN (SELECT profile_id FROM {dirty})")
+    wh.execute(f"INSERT INTO {SOURCES} BY NAME SELECT * FROM _idr_absorbed")
+    wh.execute(f"DELETE FROM profiles WHERE _load_id > {int(watermark)}")
     for table in (dirty, canon, "_idr_absorbed"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        wh.execute(f"DROP TABLE IF EXISTS {table}")
     return n
 
 
-def rebuild_profiles(con: duckdb.DuckDBPyConnection, affected: str | None) -> None:
+def rebuild_profiles(wh: Warehouse, affected: str | None) -> None:
     """Rewrite the ``profiles`` rows of persons in table *affected* (``canonical_id``;
     None: every person).
 
@@ -133,7 +133,7 @@ def rebuild_profiles(con: duckdb.DuckDBPyConnection, affected: str | None) -> No
     least one source profile row gets its merged row.
     """
     if affected is None:
-        con.execute("DELETE FROM profiles")
+        wh.execute("DELETE FROM profiles")
     else:
-        con.execute(f"DELETE FROM profiles WHERE profile_id IN (SELECT canonical_id FROM {affected})")
-    con.execute(f"INSERT INTO profiles BY NAME {merge_sql(con, affected)}")
+        wh.execute(f"DELETE FROM profiles WHERE profile_id IN (SELECT canonical_id FROM {affected})")
+    wh.execute(f"INSERT INTO profiles BY NAME {merge_sql(wh, affected)}")

@@ -21,15 +21,12 @@ from segflow.identity.store import (
     MAP,
     SOURCE_COL,
     SOURCES,
-    _columns,
     ensure_identity_tables,
-    scalar,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["GlobalFile", "find_person", "global_file"]
 
@@ -52,28 +49,28 @@ class GlobalFile:
         return asdict(self)
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
+def _records(wh: Warehouse, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = wh.execute(sql, params)
+    names = [d[0] for d in cur.description or ()]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def find_person(ws: Workspace, ident: str | None = None, *, by: tuple[str, str] | None = None) -> str:
+def find_person(ctx: ProjectContext, ident: str | None = None, *, by: tuple[str, str] | None = None) -> str:
     """The canonical id of a source id / canonical id *ident*, or of identifier *by* = (type, value)."""
-    con = ws.warehouse.con
-    ensure_identity_tables(con)
+    wh = ctx.warehouse
+    ensure_identity_tables(wh)
     if by is None:
         if ident is None:
             raise IdentityError("give a profile id, or --by TYPE VALUE", code="no_profile")
-        found = scalar(con, f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
-        if found is None and scalar(con, "SELECT count(*) FROM profiles WHERE profile_id = ?", [ident]):
+        found = wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
+        if found is None and wh.scalar("SELECT count(*) FROM profiles WHERE profile_id = ?", [ident]):
             found = ident  # loaded but not resolved yet: the record is its own file
         if found is None:
             raise IdentityError(f"no profile {ident!r}", code="unknown_profile", path=ident)
         return str(found)
     type_, raw = by[0].strip().lower(), by[1]
-    value = _normalise(ws, type_, raw)
-    persons = [r[0] for r in con.execute(
+    value = _normalise(ctx, type_, raw)
+    persons = [r[0] for r in wh.execute(
         f"SELECT DISTINCT m.canonical_id FROM {INDEX} x JOIN {MAP} m ON m.source_id = x.source_id "
         f"WHERE x.type = ? AND (x.value = ? OR x.raw = ?) ORDER BY 1",
         [type_, value, raw],
@@ -90,27 +87,27 @@ def find_person(ws: Workspace, ident: str | None = None, *, by: tuple[str, str] 
     return str(persons[0])
 
 
-def _normalise(ws: Workspace, type_: str, raw: str) -> str | None:
-    con = ws.warehouse.con
-    sql = normalized_sql("t", "r", ws.config.identity, ws.config.default_phone_country)
-    return scalar(con, f"SELECT {sql} FROM (SELECT ?::VARCHAR AS t, ?::VARCHAR AS r)", [type_, raw])
+def _normalise(ctx: ProjectContext, type_: str, raw: str) -> str | None:
+    wh = ctx.warehouse
+    sql = normalized_sql("t", "r", ctx.config.identity, ctx.config.default_phone_country)
+    return wh.scalar(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS t, ?::VARCHAR AS r)", [type_, raw])
 
 
-def global_file(ws: Workspace, ident: str | None = None, *, by: tuple[str, str] | None = None, limit: int = 10) -> GlobalFile:
+def global_file(ctx: ProjectContext, ident: str | None = None, *, by: tuple[str, str] | None = None, limit: int = 10) -> GlobalFile:
     """The global file of the person found by *ident* or *by* (see :func:`find_person`)."""
-    con = ws.warehouse.con
-    canonical = find_person(ws, ident, by=by)
-    row = _records(con, "SELECT * FROM profiles WHERE profile_id = ?", [canonical])
+    wh = ctx.warehouse
+    canonical = find_person(ctx, ident, by=by)
+    row = _records(wh, "SELECT * FROM profiles WHERE profile_id = ?", [canonical])
     attrs = {k: v for k, v in (row[0] if row else {}).items() if k != "profile_id" and not k.startswith("_")}
     origin: dict[str, Any] = {}
-    if scalar(con, f"SELECT count(*) FROM {MAP} WHERE canonical_id = ?", [canonical]):
-        prov = _records(con, provenance_sql(con), [canonical])
+    if wh.scalar(f"SELECT count(*) FROM {MAP} WHERE canonical_id = ?", [canonical]):
+        prov = _records(wh, provenance_sql(wh), [canonical])
         origin = prov[0] if prov else {}
     attributes = {k: {"value": v, "source": origin.get(k, canonical)} for k, v in attrs.items() if v is not None}
-    source_cols = _columns(con, SOURCES)
+    source_cols = wh.columns(SOURCES)
     channel = ", s.source AS channel" if "source" in source_cols else ""
     sources = _records(
-        con,
+        wh,
         f"SELECT m.source_id, s.created_at{channel}, s.profile_id IS NOT NULL AS has_profile FROM {MAP} m "
         f"LEFT JOIN {SOURCES} s ON s.profile_id = m.source_id WHERE m.canonical_id = ? "
         f"ORDER BY m.source_id = ? DESC, m.source_id",
@@ -118,7 +115,7 @@ def global_file(ws: Workspace, ident: str | None = None, *, by: tuple[str, str] 
     ) or [{"source_id": canonical, "created_at": attrs.get("created_at"), "has_profile": True}]
     identifiers: dict[str, list[dict[str, Any]]] = {}
     for rec in _records(
-        con,
+        wh,
         f"SELECT DISTINCT x.type, coalesce(x.value, x.raw) AS value, x.source_id, x.status FROM {INDEX} x "
         f"JOIN {MAP} m ON m.source_id = x.source_id WHERE m.canonical_id = ? ORDER BY x.type, 2, x.source_id",
         [canonical],
@@ -135,15 +132,15 @@ def global_file(ws: Workspace, ident: str | None = None, *, by: tuple[str, str] 
         "tag_assignments": (["tag", "value", "source", "assigned_at"], "tag"),
     }
     for table, (wanted, order) in tables.items():
-        have = _columns(con, table)
+        have = wh.columns(table)
         if not have:
             continue
         cols = [c for c in wanted if c in have]
         cols.append(f"{src if SOURCE_COL in have else 'profile_id'} AS source_id")
         records = _records(
-            con, f"SELECT {', '.join(cols)} FROM {table} WHERE profile_id = ? ORDER BY {order} LIMIT {int(limit)}",
+            wh, f"SELECT {', '.join(cols)} FROM {table} WHERE profile_id = ? ORDER BY {order} LIMIT {int(limit)}",
             [canonical],
         )
-        gf.counts[table] = int(scalar(con, f"SELECT count(*) FROM {table} WHERE profile_id = ?", [canonical]))
+        gf.counts[table] = wh.count(f"SELECT count(*) FROM {table} WHERE profile_id = ?", [canonical])
         setattr(gf, "tags" if table == "tag_assignments" else table, records)
     return gf

@@ -20,13 +20,12 @@ from segflow.identity.store import (
     ORPHANS,
     REKEYED,
     SOURCE_COL,
-    _columns,
-    scalar,
 )
+from segflow.warehouse import tables
 from segflow.warehouse.base import quote_ident as q
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["KEYS", "attach_anonymous", "collect_anonymous_links", "rekey_tables"]
 
@@ -40,30 +39,30 @@ KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def collect_anonymous_links(
-    con: duckdb.DuckDBPyConnection, watermark: int, attach_types: list[str], scope: str, rows: str | None = None
+    wh: Warehouse, watermark: int, attach_types: list[str], scope: str, rows: str | None = None
 ) -> int:
     """Record anonymous ids linked to a source: identities rows of an attach type (the
     index rows of sources in *scope*, or the table *rows* holding just those) and events
     loaded since *watermark* carrying both ``profile_id`` and ``anonymous_id`` (an
     identify call). Returns new links."""
-    before = int(scalar(con, f"SELECT count(*) FROM {ANON}"))
-    con.execute(f"DELETE FROM {ANON} WHERE via = 'identities' AND source_id IN (SELECT source_id FROM {scope})")
+    before = wh.count(f"SELECT count(*) FROM {ANON}")
+    wh.execute(f"DELETE FROM {ANON} WHERE via = 'identities' AND source_id IN (SELECT source_id FROM {scope})")
     if attach_types:
         params = ", ".join("?" for _ in attach_types)
         source = rows or f"(SELECT * FROM {INDEX} WHERE source_id IN (SELECT source_id FROM {scope}))"
-        con.execute(
+        wh.execute(
             f"INSERT INTO {ANON} SELECT DISTINCT value, source_id, 'identities' FROM {source} "
             f"WHERE status = 'ok' AND type IN ({params})",
             list(attach_types),
         )
-    if _columns(con, "events"):
-        con.execute(
+    if wh.columns("events"):
+        wh.execute(
             f"INSERT INTO {ANON} SELECT DISTINCT e.anonymous_id, e.profile_id, 'event' FROM events e "
             f"WHERE e._load_id > {int(watermark)} AND e.profile_id IS NOT NULL AND e.anonymous_id IS NOT NULL "
             f"AND NOT EXISTS (SELECT 1 FROM {ANON} a WHERE a.anonymous_id = e.anonymous_id "
             f"AND a.source_id = e.profile_id AND a.via = 'event')"
         )
-    return int(scalar(con, f"SELECT count(*) FROM {ANON}")) - before
+    return wh.count(f"SELECT count(*) FROM {ANON}") - before
 
 
 def _found(table: str, where: str) -> str:
@@ -80,7 +79,7 @@ ROW_GROUP = 122_880
 DENSE_ROWS = 32_768
 
 
-def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
+def _move(wh: Warehouse, table: str, changed: str) -> int:
     """Rewrite the rows of *table* selected (with new values) by *changed*.
 
     *changed* is a ``SELECT t.* REPLACE (...), t.rowid AS _rid FROM <table> t ...``
@@ -95,22 +94,22 @@ def _move(con: duckdb.DuckDBPyConnection, table: str, changed: str) -> int:
       columns of every row group it touches: 222 k rows spread over 350 row groups took
       6.9 s, plus 6.8 s at the checkpoint, against 0.7 s.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_move AS {changed}")
-    n, groups = con.execute(f"SELECT count(*), count(DISTINCT _rid // {ROW_GROUP}) FROM _idr_move").fetchall()[0]
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_move AS {changed}")
+    n, groups = wh.execute(f"SELECT count(*), count(DISTINCT _rid // {ROW_GROUP}) FROM _idr_move").fetchall()[0]
     t = q(table)
     if n and n >= DENSE_ROWS * groups:
-        con.execute(
+        wh.execute(
             f"UPDATE {t} SET profile_id = m.profile_id, {SOURCE_COL} = m.{SOURCE_COL} "
             f"FROM _idr_move m WHERE {t}.rowid = m._rid"
         )
     elif n:
-        con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT _rid FROM _idr_move)")
-        con.execute(f"INSERT INTO {t} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_move")
-    con.execute("DROP TABLE _idr_move")
+        wh.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT _rid FROM _idr_move)")
+        wh.execute(f"INSERT INTO {t} BY NAME SELECT * EXCLUDE (_rid) FROM _idr_move")
+    wh.execute("DROP TABLE _idr_move")
     return int(n)
 
 
-def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, int]:
+def rekey_tables(wh: Warehouse, watermark: int) -> dict[str, int]:
     """Point every re-keyed table at the canonical ids; return rows written per table.
 
     Rows stored before this run need a look only for sources that already had rows:
@@ -120,12 +119,12 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
     """
     written: dict[str, int] = {}
     wm = int(watermark)
-    con.execute(
+    wh.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_remap_old AS SELECT * FROM _idr_remap WHERE known "
         f"OR source_id IN (SELECT source_id FROM {ORPHANS})"
     )
-    older_rows = int(scalar(con, "SELECT count(*) FROM _idr_remap_old")) > 0
-    present = [t for t in REKEYED if _columns(con, t)]
+    older_rows = wh.count("SELECT count(*) FROM _idr_remap_old") > 0
+    present = [t for t in REKEYED if wh.columns(t)]
     # Ids of the rows loaded since the last resolve (as loaded: source ids), and the part
     # of the mapping that names them: the build side of the join that re-keys those rows
     # (a few thousand entries on an incremental run instead of the whole mapping).
@@ -135,22 +134,22 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
     ]
     premerged = False
     if loaded_ids:
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_loaded_ids AS SELECT DISTINCT profile_id FROM ({' UNION ALL '.join(loaded_ids)})"
         )
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_loaded_map AS SELECT m.source_id, m.canonical_id FROM {MAP} m "
             f"SEMI JOIN _idr_loaded_ids l ON l.profile_id = m.source_id"
         )
         # Loaded ids of records that were already merged into another id before this run
         # (their stored rows carry that id, so the loader could not match a repeat: see
         # _dedupe). The mapping holds this run's ids now; _idr_remap the old one where it changed.
-        con.execute(
+        wh.execute(
             "CREATE OR REPLACE TEMP TABLE _idr_premerged AS SELECT m.source_id FROM _idr_loaded_map m "
             "LEFT JOIN _idr_remap r ON r.source_id = m.source_id "
             "WHERE coalesce(r.old_canonical, m.canonical_id) <> m.source_id"
         )
-        premerged = int(scalar(con, "SELECT count(*) FROM _idr_premerged")) > 0
+        premerged = wh.count("SELECT count(*) FROM _idr_premerged") > 0
     for table, loaded in REKEYED.items():
         if table not in present:
             continue
@@ -158,8 +157,8 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
         parts = []
         # Only rows loaded for an already merged record can repeat a stored row; usually
         # none were (new records, or records of their own), and the table is not searched.
-        dedupe = table in KEYS and loaded and wm > 0 and premerged and bool(scalar(
-            con, f"SELECT count(*) FROM (SELECT 1 FROM {t} WHERE _load_id > {wm} "
+        dedupe = table in KEYS and loaded and wm > 0 and premerged and bool(wh.scalar(
+            f"SELECT count(*) FROM (SELECT 1 FROM {t} WHERE _load_id > {wm} "
             f"AND profile_id IN (SELECT source_id FROM _idr_premerged) LIMIT 1)"))
         if loaded:
             # Rows loaded since the last resolve: profile_id is the source id as loaded.
@@ -182,7 +181,7 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             rows = "_idr_older"
             if older_rows:
                 older_sql = _found(t, "profile_id IN (SELECT DISTINCT old_canonical FROM _idr_remap_old)")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _idr_older AS {older_sql}")
+                wh.execute(f"CREATE OR REPLACE TEMP TABLE _idr_older AS {older_sql}")
         else:
             # Rows written by segflow itself (tags), possibly straight to a merged source id.
             older = "TRUE"
@@ -200,23 +199,23 @@ def rekey_tables(con: duckdb.DuckDBPyConnection, watermark: int) -> dict[str, in
             )
         # One move each: the rows loaded since the last run lie together in the newest row
         # groups, the older rows anywhere, and _move picks its way by how close they lie.
-        n = sum(_move(con, table, part) for part in parts)
+        n = sum(_move(wh, table, part) for part in parts)
         if dedupe:  # before the first resolve (wm = 0) nothing older exists
-            n += _dedupe(con, table, wm)
+            n += _dedupe(wh, table, wm)
         written[table] = n
     # Ids of rows loaded in this run that no mapping names: orphans, until one does.
     # (Re-keying left those rows' ids as they were, so the ids taken before still hold.)
     if loaded_ids:
-        con.execute(
+        wh.execute(
             f"INSERT INTO {ORPHANS} SELECT l.profile_id FROM _idr_loaded_ids l "
             f"ANTI JOIN {MAP} m ON m.source_id = l.profile_id ANTI JOIN {ORPHANS} o ON o.source_id = l.profile_id"
         )
     # The mapping gains ids only from this run's components.
-    con.execute(f"DELETE FROM {ORPHANS} WHERE source_id IN (SELECT source_id FROM _idr_newmap)")
+    wh.execute(f"DELETE FROM {ORPHANS} WHERE source_id IN (SELECT source_id FROM _idr_newmap)")
     return written
 
 
-def _dedupe(con: duckdb.DuckDBPyConnection, table: str, wm: int) -> int:
+def _dedupe(wh: Warehouse, table: str, wm: int) -> int:
     """A row loaded for a source that was already merged arrives under its source id, so
     the loader could not see the stored row it repeats; keep one per source and key.
 
@@ -236,10 +235,10 @@ def _dedupe(con: duckdb.DuckDBPyConnection, table: str, wm: int) -> int:
         f"WHERE _load_id > {wm})) x "
         f"WHERE EXISTS (SELECT 1 FROM ({fresh}) f WHERE f.s = x._src AND {join})) WHERE rn > 1"
     )
-    return int(scalar(con, f"DELETE FROM {t} WHERE rowid IN ({victims})") or 0)
+    return int(wh.scalar(f"DELETE FROM {t} WHERE rowid IN ({victims})") or 0)
 
 
-def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, watermark: int = 0) -> tuple[int, int]:
+def attach_anonymous(wh: Warehouse, affected_anon: str | None, watermark: int = 0) -> tuple[int, int]:
     """Give anonymous events the canonical id of the one person their anonymous id is
     linked to (ambiguous ids — linked to several people — stay anonymous).
 
@@ -249,21 +248,21 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, 
     since *watermark* are found by their load id. Returns (events attached or moved,
     anonymous ids linked to several people).
     """
-    if not _columns(con, "events"):
+    if not wh.columns("events"):
         return 0, 0
-    if not _columns(con, ANON_STATE):
+    if not wh.table_exists(ANON_STATE):
         # A warehouse resolved before this table existed: one look at every id builds it.
-        con.execute(f"CREATE TABLE {ANON_STATE} (anonymous_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL)")
+        tables.ensure(wh, ANON_STATE)
         affected_anon = None
-    if affected_anon and not int(scalar(con, f"SELECT count(*) FROM {affected_anon}")):
+    if affected_anon and not wh.count(f"SELECT count(*) FROM {affected_anon}"):
         return 0, 0  # no anonymous id gained or lost a link: nothing to scan
     only = f"WHERE a.anonymous_id IN (SELECT anonymous_id FROM {affected_anon})" if affected_anon else ""
-    con.execute(
+    wh.execute(
         f"CREATE OR REPLACE TEMP TABLE _idr_anon AS SELECT a.anonymous_id, min(m.canonical_id) AS canonical_id, "
         f"count(DISTINCT m.canonical_id) AS persons FROM {ANON} a JOIN {MAP} m ON m.source_id = a.source_id "
         f"{only} GROUP BY a.anonymous_id"
     )
-    ambiguous = int(scalar(con, "SELECT count(*) FROM _idr_anon WHERE persons > 1"))
+    ambiguous = wh.count("SELECT count(*) FROM _idr_anon WHERE persons > 1")
     # Attached where the link is unique; back to anonymous where it became ambiguous or vanished.
     target = "CASE WHEN a.persons = 1 THEN a.canonical_id END"
     mark = "CASE WHEN a.persons = 1 THEN '' END"
@@ -273,7 +272,7 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, 
         # devices' events are found by row id; every anonymous event (a full run) by a scan.
         anonymous = f"anonymous_id IS NOT NULL AND (profile_id IS NULL OR {SOURCE_COL} = '') {where}"
         rows = f"({_found('events', anonymous)})" if where else f"(SELECT *, rowid AS _row FROM events WHERE {anonymous})"
-        return _move(con, "events",
+        return _move(wh, "events",
             f"SELECT e.* EXCLUDE (_row) REPLACE ({target} AS profile_id, {mark} AS {SOURCE_COL}), e._row AS _rid "
             f"FROM {rows} e LEFT JOIN _idr_anon a ON a.anonymous_id = e.anonymous_id "
             f"WHERE (e.profile_id IS DISTINCT FROM {target} OR e.{SOURCE_COL} IS DISTINCT FROM {mark})"
@@ -281,18 +280,18 @@ def attach_anonymous(con: duckdb.DuckDBPyConnection, affected_anon: str | None, 
 
     if affected_anon is None:
         moved = move("")
-        con.execute(f"DELETE FROM {ANON_STATE}")
+        wh.execute(f"DELETE FROM {ANON_STATE}")
     else:
         # Anonymous events loaded since the last run (row groups of older loads are skipped).
         moved = move(f"AND _load_id > {int(watermark)} AND anonymous_id IN (SELECT anonymous_id FROM {affected_anon})")
-        con.execute(
+        wh.execute(
             f"CREATE OR REPLACE TEMP TABLE _idr_anon_changed AS SELECT f.anonymous_id FROM {affected_anon} f "
             f"LEFT JOIN _idr_anon a ON a.anonymous_id = f.anonymous_id "
             f"LEFT JOIN {ANON_STATE} s ON s.anonymous_id = f.anonymous_id WHERE ({target}) IS DISTINCT FROM s.canonical_id"
         )
-        if int(scalar(con, "SELECT count(*) FROM _idr_anon_changed")):
+        if wh.count("SELECT count(*) FROM _idr_anon_changed"):
             moved += move("AND anonymous_id IN (SELECT anonymous_id FROM _idr_anon_changed)")
-        con.execute(f"DELETE FROM {ANON_STATE} WHERE anonymous_id IN (SELECT anonymous_id FROM {affected_anon})")
-    con.execute(f"INSERT INTO {ANON_STATE} SELECT anonymous_id, canonical_id FROM _idr_anon WHERE persons = 1")
-    con.execute("DROP TABLE IF EXISTS _idr_anon")
+        wh.execute(f"DELETE FROM {ANON_STATE} WHERE anonymous_id IN (SELECT anonymous_id FROM {affected_anon})")
+    wh.execute(f"INSERT INTO {ANON_STATE} SELECT anonymous_id, canonical_id FROM _idr_anon WHERE persons = 1")
+    wh.execute("DROP TABLE IF EXISTS _idr_anon")
     return moved, ambiguous

@@ -15,7 +15,13 @@
   in, and a fingerprint of the ``identity:`` settings (a change forces a full run);
 * ``identity_orphans(source_id)`` — ids that rows were loaded with but no profile or
   identity row has yet (an order of a rejected profile row): if such an id joins a person
-  later, its older rows must be found and re-keyed.
+  later, its older rows must be found and re-keyed;
+* ``person_ids(canonical_id, born_run, born_at)`` — every id that ever named a person and
+  the run that first gave it, so a person keeps its id and the older of two merging
+  people keeps theirs (:mod:`segflow.identity.ids`).
+
+The tables are declared in :mod:`segflow.warehouse.tables`; the names here are aliases
+of those, for the modules of this package and their callers.
 
 Re-keyed tables (events, orders, memberships, subscriptions, identities, tag_assignments,
 segment_members) get ``_source_profile_id``: the source id a row was loaded with when it differs from its
@@ -27,12 +33,24 @@ watermark) carry their source id in ``profile_id``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from segflow.identity.ids import ensure_person_ids
+from segflow.warehouse import tables
 from segflow.warehouse.base import quote_ident as q
+from segflow.warehouse.tables import (
+    ANON_LINKS,
+    ANON_STATE,
+    IDENTITY_INDEX,
+    IDENTITY_META,
+    ORPHANS,
+    PERSON_IDS,
+    PROFILE_MAP,
+    SOURCE_PROFILES,
+)
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = [
     "ANON",
@@ -41,24 +59,23 @@ __all__ = [
     "MAP",
     "META",
     "ORPHANS",
+    "PERSON_IDS",
     "REKEYED",
     "SOURCES",
     "SOURCE_COL",
     "attribute_columns",
     "ensure_identity_tables",
     "max_load_id",
-    "scalar",
+    "resolved_for",
     "stamp",
     "watermark",
 ]
 
-MAP = "profile_map"
-SOURCES = "source_profiles"
-INDEX = "identity_index"
-ANON = "anonymous_links"
-ANON_STATE = "anonymous_attached"
-META = "identity_meta"
-ORPHANS = "identity_orphans"
+MAP = PROFILE_MAP
+SOURCES = SOURCE_PROFILES
+INDEX = IDENTITY_INDEX
+ANON = ANON_LINKS
+META = IDENTITY_META
 SOURCE_COL = "_source_profile_id"
 #: Tables whose ``profile_id`` follows the canonical id, and whether the loader writes them.
 REKEYED = {
@@ -71,27 +88,14 @@ REKEYED = {
     "segment_members": False,
 }
 
-_DDL = {
-    MAP: "source_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL, resolved_at TIMESTAMPTZ, run_id BIGINT",
-    INDEX: "source_id VARCHAR NOT NULL, type VARCHAR NOT NULL, value VARCHAR, raw VARCHAR, origin VARCHAR, "
-    "status VARCHAR NOT NULL",
-    ANON: "anonymous_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, via VARCHAR NOT NULL",
-    META: "watermark BIGINT NOT NULL, run_id BIGINT, resolved_at TIMESTAMPTZ, settings VARCHAR",
-    ORPHANS: "source_id VARCHAR NOT NULL",
-}
 
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
-    """The first value of the first row (``fetchall``: never leave a result half read)."""
-    rows = con.execute(sql, params or []).fetchall()
-    return rows[0][0] if rows else None
-
-
-def resolved_for(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def resolved_for(wh: Warehouse, table: str) -> bool:
     """Whether identity resolution has run and re-keys *table*: ``profile_map`` exists and
     *table* has the record column (:data:`SOURCE_COL`). Then an id given by a user may be a
     merged record's, standing for its person."""
-    found = con.execute(
+    # One catalogue query instead of two wh.columns() calls; execute().fetchall() only, so a
+    # caller still holding a raw DuckDB connection gets the same answer.
+    found = wh.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
         "((table_name = ? AND column_name = 'source_id') OR (table_name = ? AND column_name = ?))",
         [MAP, table, SOURCE_COL]).fetchall()
@@ -103,49 +107,45 @@ def stamp(column: str) -> str:
     return f"_ts_{column}"
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    # duckdb_columns() rather than information_schema.columns: half the cost, and a run
-    # asks a few dozen times.
-    rows = con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() "
-        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
-        [table],
-    ).fetchall()
-    return {name: type_ for name, type_ in rows}
-
-
-def attribute_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def attribute_columns(wh: Warehouse) -> dict[str, str]:
     """The attribute columns of ``profiles`` (all but ``profile_id`` and bookkeeping)."""
-    return {c: t for c, t in _columns(con, "profiles").items() if c != "profile_id" and not c.startswith("_")}
+    return {c: t for c, t in wh.columns("profiles").items() if c != "profile_id" and not c.startswith("_")}
 
 
-def ensure_identity_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables above and the re-keying columns (idempotent; never drops)."""
-    for name, ddl in _DDL.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
-    profile_cols = _columns(con, "profiles")
-    have = _columns(con, SOURCES)
+def ensure_identity_tables(wh: Warehouse) -> None:
+    """Create the tables above and the re-keying columns (idempotent; never drops).
+
+    A warehouse resolved before ``person_ids`` existed gets it built from ``profile_map``
+    here, once (see :func:`segflow.identity.ids.ensure_person_ids`).
+    """
+    ensure_person_ids(wh)
+    tables.ensure(wh, *tables.IDENTITY_TABLES)
+    profile_cols = wh.columns("profiles")
+    have = wh.columns(SOURCES)
     if not have:
-        con.execute(f"CREATE TABLE {SOURCES} AS SELECT * FROM profiles LIMIT 0")
-        have = _columns(con, SOURCES)
+        tables.create_like(wh, SOURCES, "profiles")
+        have = wh.columns(SOURCES)
+    missing: dict[str, str] = {}
     for col, type_ in profile_cols.items():
         if col not in have:
-            con.execute(f"ALTER TABLE {SOURCES} ADD COLUMN {q(col)} {type_}")
+            missing[col] = type_
         if col != "profile_id" and not col.startswith("_") and stamp(col) not in have:
-            con.execute(f"ALTER TABLE {SOURCES} ADD COLUMN {q(stamp(col))} BIGINT")
+            missing[stamp(col)] = "BIGINT"
+    if missing:
+        tables.add_missing_columns(wh, SOURCES, missing)
     for table in REKEYED:
-        cols = _columns(con, table)
+        cols = wh.columns(table)
         if cols and SOURCE_COL not in cols:
-            con.execute(f"ALTER TABLE {q(table)} ADD COLUMN {SOURCE_COL} VARCHAR")
+            tables.add_missing_columns(wh, table, {SOURCE_COL: "VARCHAR"})
 
 
-def watermark(con: duckdb.DuckDBPyConnection) -> int | None:
+def watermark(wh: Warehouse) -> int | None:
     """The highest load id the last resolve took in (None before the first resolve)."""
-    value = scalar(con, f"SELECT max(watermark) FROM {META}")
+    value = wh.scalar(f"SELECT max(watermark) FROM {META}")
     return None if value is None else int(value)
 
 
-def max_load_id(con: duckdb.DuckDBPyConnection, above: int = 0) -> int:
+def max_load_id(wh: Warehouse, above: int = 0) -> int:
     """The highest ``_load_id`` in any table resolution reads (*above* when none is higher).
 
     Only rows above *above* (the previous watermark) are read: the filter lets DuckDB skip
@@ -155,4 +155,4 @@ def max_load_id(con: duckdb.DuckDBPyConnection, above: int = 0) -> int:
     wm = int(above)
     parts = [f"SELECT max(_load_id) AS m FROM {q(t)} WHERE _load_id > {wm}" for t, loaded in REKEYED.items() if loaded]
     parts.append(f"SELECT max(_load_id) AS m FROM profiles WHERE _load_id > {wm}")
-    return int(scalar(con, f"SELECT coalesce(max(m), {wm}) FROM ({' UNION ALL '.join(parts)})") or wm)
+    return int(wh.scalar(f"SELECT coalesce(max(m), {wm}) FROM ({' UNION ALL '.join(parts)})") or wm)

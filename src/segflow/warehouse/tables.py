@@ -19,6 +19,7 @@ segment_members        segments (membership)
 segment_history        segments (entered / exited events)
 traits, trait_state    traits (refresh)
 profile_map ...        identity (resolve): see :mod:`segflow.identity.store`
+person_ids             identity (resolve): when each canonical id was first given
 =====================  ==========================================================
 """
 
@@ -32,12 +33,19 @@ if TYPE_CHECKING:
     from segflow.warehouse.base import Warehouse
 
 __all__ = [
+    "ANON_LINKS",
     "ANON_STATE",
+    "IDENTITY_INDEX",
+    "IDENTITY_META",
     "IDENTITY_TABLES",
     "JUNK",
     "LOAD_ID",
+    "ORPHANS",
+    "PERSON_IDS",
+    "PROFILE_MAP",
     "SEGMENT_HISTORY",
     "SEGMENT_MEMBERS",
+    "SOURCE_PROFILES",
     "SYSTEM_TABLES",
     "TABLES",
     "TAG_ASSIGNMENTS",
@@ -47,6 +55,9 @@ __all__ = [
     "add_missing_columns",
     "create_like",
     "ensure",
+    "rename_table",
+    "replace_table",
+    "set_not_null",
 ]
 
 #: Bookkeeping column on every kind table: the id of the load (state store `loads`) that wrote the row.
@@ -67,6 +78,7 @@ ANON_STATE = "anonymous_attached"
 IDENTITY_META = "identity_meta"
 ORPHANS = "identity_orphans"
 JUNK = "identity_junk"
+PERSON_IDS = "person_ids"
 
 #: Table name → column list.
 TABLES: dict[str, str] = {
@@ -90,6 +102,8 @@ TABLES: dict[str, str] = {
     IDENTITY_META: "watermark BIGINT NOT NULL, run_id BIGINT, resolved_at TIMESTAMPTZ, settings VARCHAR",
     ORPHANS: "source_id VARCHAR NOT NULL",
     JUNK: "type VARCHAR NOT NULL, value VARCHAR NOT NULL, sources BIGINT NOT NULL",
+    # One row per id that ever named a person: the run that first gave it (never rewritten).
+    PERSON_IDS: "canonical_id VARCHAR NOT NULL, born_run BIGINT, born_at TIMESTAMPTZ",
 }
 
 #: The tables every warehouse has from the start (rules read them like any other).
