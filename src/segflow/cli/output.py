@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+from segflow.jsonable import to_json
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,20 +20,6 @@ __all__ = ["out", "err", "print_arrow", "to_json", "progress_bar"]
 # segment and tag names are not cut short; a terminal uses its own width.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value) if value != value.to_integral_value() else int(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False)
 
 
 def print_arrow(table: pa.Table, fmt: str, *, limit: int | None = None, title: str | None = None) -> None:

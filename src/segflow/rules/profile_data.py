@@ -10,7 +10,7 @@ warehouse column names; timestamps are timezone-aware ``datetime`` values, dates
 
 :func:`fetch_profile_data` reads it from a DuckDB warehouse connection::
 
-    >>> data = fetch_profile_data(ws.warehouse.con, "p1")   # doctest: +SKIP
+    >>> data = fetch_profile_data(ws.warehouse, "p1")   # doctest: +SKIP
     >>> data.profile["city"], len(data.events)               # doctest: +SKIP
     ('Beijing', 42)
 """
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from segflow.errors import QueryError
 
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["ProfileData", "fetch_profile_data", "fetch_profiles_data"]
 
@@ -59,7 +59,7 @@ class ProfileData:
         return str(self.profile["profile_id"])
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _rows(con: Warehouse, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     out = []
@@ -79,14 +79,14 @@ def _parse_json(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def _table_exists(con: Warehouse, name: str) -> bool:
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
     ).fetchone()
     return bool(found and found[0])
 
 
-def fetch_profile_data(con: duckdb.DuckDBPyConnection, profile_id: str) -> ProfileData:
+def fetch_profile_data(con: Warehouse, profile_id: str) -> ProfileData:
     """Read one profile's data from a DuckDB warehouse (tables of :mod:`segflow.warehouse.duckdb`).
 
     Raises :class:`~segflow.errors.QueryError` (code ``unknown_profile``) when the
@@ -99,7 +99,7 @@ def fetch_profile_data(con: duckdb.DuckDBPyConnection, profile_id: str) -> Profi
     return found[profile_id]
 
 
-def fetch_profiles_data(con: duckdb.DuckDBPyConnection, profile_ids: list[str]) -> dict[str, ProfileData]:
+def fetch_profiles_data(con: Warehouse, profile_ids: list[str]) -> dict[str, ProfileData]:
     """:func:`fetch_profile_data` for many profiles at once: one scan per table whatever
     their number (a table not sorted by profile is read whole for one profile as for a
     thousand). Ids without a ``profiles`` row are left out of the result.
@@ -121,7 +121,7 @@ def _grouped(rows: list[dict[str, Any]], key: str = "profile_id") -> dict[Any, l
     return out
 
 
-def _fetch(con: duckdb.DuckDBPyConnection) -> dict[str, ProfileData]:
+def _fetch(con: Warehouse) -> dict[str, ProfileData]:
     wanted = "profile_id IN (SELECT profile_id FROM _fetch_ids)"
     profiles = {r["profile_id"]: r for r in _rows(con, f"SELECT * FROM profiles WHERE {wanted}", [])}
     if not profiles:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from segflow.context import ProjectContext
     from segflow.definitions.plan import ApplyResult
-    from segflow.workspace import Workspace
 
 __all__ = ["DEMO_SEGMENTS", "demo_segments", "install_tag_templates", "run_demo_segments"]
 
@@ -57,7 +57,7 @@ description: Customers the sales team picked by hand (segflow segment add sales_
 }
 
 
-def demo_segments(ws: Workspace) -> list[str]:
+def demo_segments(ws: ProjectContext) -> list[str]:
     """Write :data:`DEMO_SEGMENTS` into ``segments/`` (existing files are kept); return the names written."""
     folder = ws.root / "segments"
     folder.mkdir(exist_ok=True)
@@ -70,14 +70,14 @@ def demo_segments(ws: Workspace) -> list[str]:
     return written
 
 
-def install_tag_templates(ws: Workspace, template: str = "ecommerce") -> Any:
+def install_tag_templates(ws: ProjectContext, template: str = "ecommerce") -> Any:
     """Install the tag templates *template* (:func:`segflow.tags.install_templates`)."""
     from segflow.tags import install_templates
 
     return install_templates(ws, template)
 
 
-def run_demo_segments(ws: Workspace) -> tuple[list[str], Any, ApplyResult]:
+def run_demo_segments(ws: ProjectContext) -> tuple[list[str], Any, ApplyResult]:
     """Write the demo segments, install the e-commerce tags, apply and refresh everything."""
     from segflow.definitions.plan import apply
 

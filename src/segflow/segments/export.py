@@ -35,7 +35,7 @@ from segflow.segments.query import known_segment, members
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["FORMATS", "ExportResult", "audience_table", "export_members", "write_table"]
 
@@ -88,14 +88,14 @@ ORDER BY k.profile_id, k.rn
 """
 
 
-def audience_table(ws: Workspace, name: str, *, platform: str = "google") -> tuple[pa.Table, int, int]:
+def audience_table(ws: ProjectContext, name: str, *, platform: str = "google") -> tuple[pa.Table, int, int]:
     """(hashed identifier rows, members, members without identifier) for *platform* (google or meta)."""
     if platform not in ("google", "meta"):
         raise QueryError(f"unknown audience platform {platform!r} (google, meta)", code="bad_platform")
     known_segment(ws, name)
-    con = ws.warehouse.con
+    con = ws.warehouse
     ensure_tables(con)
-    table = con.sql(_audience_sql(platform == "google"), params={"segment": name}).to_arrow_table()
+    table = con.query(_audience_sql(platform == "google"), params={"segment": name})
     total = int(con.execute(f"SELECT count(DISTINCT profile_id) FROM {MEMBERS_TABLE} WHERE segment = ?",
                             [name]).fetchall()[0][0])
     usable = len(table.column("profile_id").unique()) if table.num_rows else 0
@@ -114,7 +114,7 @@ def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:
     if fmt == "parquet":
         pq.write_table(table, target)
     elif fmt == "json":
-        from segflow.cli.output import to_json
+        from segflow.jsonable import to_json
 
         with target.open("w", encoding="utf-8") as fh:
             for row in table.to_pylist():
@@ -123,7 +123,7 @@ def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:
         pcsv.write_csv(table, target, pcsv.WriteOptions(quoting_style="needed"))
 
 
-def export_members(ws: Workspace, name: str, path: str | Path, *, fmt: str = "csv",
+def export_members(ws: ProjectContext, name: str, path: str | Path, *, fmt: str = "csv",
                    columns: list[str] | None = None) -> ExportResult:
     """Write *name*'s members to *path* in *fmt* (see the module doc)."""
     if fmt not in FORMATS:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from segflow.warehouse.tables import rename_table
+
 if TYPE_CHECKING:
-    import duckdb
+    from segflow.warehouse.base import Warehouse
 
 __all__ = [
     "HISTORY_TABLE",
@@ -37,8 +39,6 @@ __all__ = [
 
 MEMBERS_TABLE = "segment_members"
 HISTORY_TABLE = "segment_history"
-_HISTORY_DDL = ("segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, change VARCHAR NOT NULL, "
-                "changed_at TIMESTAMPTZ NOT NULL, run_id BIGINT")
 _NEW, _OLD, _IN, _OUT, _IDS = ("_segflow_seg_new", "_segflow_seg_old", "_segflow_seg_in", "_segflow_seg_out",
                                "_segflow_seg_ids")
 
@@ -63,18 +63,18 @@ class ImportResult:
     unchanged: int = 0
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: Warehouse) -> None:
     """Create ``segment_members`` and ``segment_history`` when missing."""
-    con.execute(f"CREATE TABLE IF NOT EXISTS {MEMBERS_TABLE} "
-                "(segment VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered_at TIMESTAMPTZ)")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({_HISTORY_DDL})")
+    from segflow.warehouse import tables
+
+    tables.ensure(con, tables.SEGMENT_MEMBERS, tables.SEGMENT_HISTORY)
 
 
-def member_count(con: duckdb.DuckDBPyConnection, segment: str) -> int:
+def member_count(con: Warehouse, segment: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {MEMBERS_TABLE} WHERE segment = ?", [segment]).fetchall()[0][0])
 
 
-def _apply(con: duckdb.DuckDBPyConnection, segment: str, at: datetime, run_id: int | None) -> tuple[int, int]:
+def _apply(con: Warehouse, segment: str, at: datetime, run_id: int | None) -> tuple[int, int]:
     """Write ``_IN`` (entered) and ``_OUT`` (exited) to members and history; return their sizes."""
     entered = int(con.execute(f"SELECT count(*) FROM {_IN}").fetchall()[0][0])
     exited = int(con.execute(f"SELECT count(*) FROM {_OUT}").fetchall()[0][0])
@@ -93,25 +93,23 @@ def _apply(con: duckdb.DuckDBPyConnection, segment: str, at: datetime, run_id: i
     return entered, exited
 
 
-def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+def _drop_temps(con: Warehouse) -> None:
     for name in (_NEW, _OLD, _IN, _OUT, _IDS):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _transaction(con: duckdb.DuckDBPyConnection, body):  # type: ignore[no-untyped-def]
-    con.execute("BEGIN TRANSACTION")
+def _transaction(con: Warehouse, body):  # type: ignore[no-untyped-def]
     try:
-        result = body()
-        _drop_temps(con)
-        con.execute("COMMIT")
+        with con.transaction():
+            result = body()
+            _drop_temps(con)
     except BaseException:
-        con.execute("ROLLBACK")
         _drop_temps(con)
         raise
     return result
 
 
-def replace_members(con: duckdb.DuckDBPyConnection, segment: str, select_sql: str, *, at: datetime,
+def replace_members(con: Warehouse, segment: str, select_sql: str, *, at: datetime,
                     run_id: int | None) -> Diff:
     """Make *segment*'s members exactly the ``profile_id`` rows of *select_sql* (a compiled rule).
 
@@ -135,11 +133,11 @@ def replace_members(con: duckdb.DuckDBPyConnection, segment: str, select_sql: st
     return _transaction(con, body)
 
 
-def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def _column_names(con: Warehouse, table: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
 
-def _to_persons(con: duckdb.DuckDBPyConnection) -> None:
+def _to_persons(con: Warehouse) -> None:
     """After identity resolution (``profile_map``), an id of a merged record stands for its
     person: ``_IDS`` becomes one row per person, naming the record in
     ``_source_profile_id`` when only merged records of that person were given."""
@@ -152,10 +150,10 @@ def _to_persons(con: duckdb.DuckDBPyConnection) -> None:
                 f"ELSE min(i.profile_id) END AS _source_profile_id FROM {_IDS} i "
                 "LEFT JOIN profile_map m ON m.source_id = i.profile_id GROUP BY 1")
     con.execute(f"DROP TABLE {_IDS}")
-    con.execute(f"ALTER TABLE {_IDS}_mapped RENAME TO {_IDS}")
+    rename_table(con, f"{_IDS}_mapped", _IDS)
 
 
-def _load_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
+def _load_ids(con: Warehouse, ids: list[str]) -> None:
     import pyarrow as pa
 
     staged = pa.table({"profile_id": pa.array([str(i) for i in ids], pa.string())})
@@ -167,7 +165,7 @@ def _load_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
         con.unregister("_segflow_seg_arrow")
 
 
-def add_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str], *, at: datetime,
+def add_members(con: Warehouse, segment: str, ids: list[str], *, at: datetime,
                 run_id: int | None) -> ImportResult:
     """Add the profiles *ids* to a static segment; ids with no profile are reported, the rest loaded."""
     ensure_tables(con)
@@ -189,7 +187,7 @@ def add_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str], *,
     return _transaction(con, body)
 
 
-def remove_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str], *, at: datetime,
+def remove_members(con: Warehouse, segment: str, ids: list[str], *, at: datetime,
                    run_id: int | None) -> ImportResult:
     """Remove *ids* from a static segment; ids that are not members are counted as unchanged."""
     ensure_tables(con)
@@ -207,7 +205,7 @@ def remove_members(con: duckdb.DuckDBPyConnection, segment: str, ids: list[str],
     return _transaction(con, body)
 
 
-def drop_segment(con: duckdb.DuckDBPyConnection, segment: str, *, at: datetime, run_id: int | None) -> Diff:
+def drop_segment(con: Warehouse, segment: str, *, at: datetime, run_id: int | None) -> Diff:
     """Remove every member of *segment* (its definition was removed); each leaves an ``exited`` event."""
     ensure_tables(con)
 

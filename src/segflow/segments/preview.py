@@ -21,8 +21,8 @@ from segflow.schema.types import AttributeType
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from segflow.context import ProjectContext
     from segflow.rules.ast import Condition
-    from segflow.workspace import Workspace
 
 __all__ = ["Preview", "rule_context", "checked_rule", "preview", "read_rule_file", "SAMPLE_COLUMNS"]
 
@@ -65,7 +65,7 @@ def read_rule_file(path: str | Path) -> Any:
     return load_rule_text(p.read_text(encoding="utf-8"), source=str(p))
 
 
-def _column_types(ws: Workspace, table: str) -> dict[str, AttributeType]:
+def _column_types(ws: ProjectContext, table: str) -> dict[str, AttributeType]:
     out = {}
     for name, type_ in ws.warehouse.columns(table).items():
         if name.startswith("_"):
@@ -76,14 +76,14 @@ def _column_types(ws: Workspace, table: str) -> dict[str, AttributeType]:
     return out
 
 
-def rule_context(ws: Workspace, *, segment_name: str | None = None, events_seen: bool = True) -> CheckContext:
+def rule_context(ws: ProjectContext, *, segment_name: str | None = None, events_seen: bool = True) -> CheckContext:
     """What rules in *ws* may refer to: registry attributes, tags, traits, segments, events.
 
     *events_seen* False skips reading the event names (a scan of ``events``) that only
     serve the "event never seen" warnings; refreshes do not show warnings.
     """
     registry = ws.registry
-    con = ws.warehouse.con
+    con = ws.warehouse
 
     def types(kind: str) -> dict[str, AttributeType]:
         return {name: a.type for name, a in registry.attributes(kind).items()}
@@ -111,7 +111,7 @@ def rule_context(ws: Workspace, *, segment_name: str | None = None, events_seen:
     )
 
 
-def checked_rule(ws: Workspace, rule: Any, *, source: str | None = None) -> tuple[Condition, list[Problem]]:
+def checked_rule(ws: ProjectContext, rule: Any, *, source: str | None = None) -> tuple[Condition, list[Problem]]:
     """Parse and check *rule* (data, or a path to a rule file) against *ws*."""
     if isinstance(rule, (str, Path)) and Path(rule).suffix in (".yaml", ".yml", ".json"):
         source = source or str(rule)
@@ -120,14 +120,14 @@ def checked_rule(ws: Workspace, rule: Any, *, source: str | None = None) -> tupl
     return check_rule(tree, rule_context(ws), source=source)
 
 
-def preview(ws: Workspace, rule: Any, *, as_of: datetime | None = None, limit: int | None = 20) -> Preview:
+def preview(ws: ProjectContext, rule: Any, *, as_of: datetime | None = None, limit: int | None = 20) -> Preview:
     """Count and list the members of *rule* as of *as_of* (default: now, UTC)."""
     from segflow.rules.compile import compile_sql
 
     tree, warnings = checked_rule(ws, rule)
     when = (as_of or datetime.now(UTC)).astimezone(UTC)
     sql = compile_sql(tree, as_of=when, timezone=ws.config.timezone, dialect="duckdb")
-    con = ws.warehouse.con
+    con = ws.warehouse
     started = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TEMP TABLE _preview AS {sql}")
     count = int(con.execute("SELECT count(*) FROM _preview").fetchall()[0][0])
@@ -138,21 +138,21 @@ def preview(ws: Workspace, rule: Any, *, as_of: datetime | None = None, limit: i
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     try:
-        members = con.sql(query).to_arrow_table()
+        members = con.query(query)
     finally:
         con.execute("DROP TABLE IF EXISTS _preview")
     return Preview(count=count, members=members, seconds=seconds, sql=sql, as_of=when, warnings=warnings)
 
 
-def explain_profile(ws: Workspace, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> Any:
+def explain_profile(ws: ProjectContext, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> Any:
     """The rule's tree for one profile, each node with its truth value and the values behind it."""
     from segflow.rules.explain import explain
     from segflow.rules.profile_data import fetch_profile_data
 
     tree, _ = checked_rule(ws, rule)
     when = (as_of or datetime.now(UTC)).astimezone(UTC)
-    exists = ws.warehouse.con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]
+    exists = ws.warehouse.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]
     if not exists:
         raise QueryError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
-    data = fetch_profile_data(ws.warehouse.con, profile_id)
+    data = fetch_profile_data(ws.warehouse, profile_id)
     return explain(tree, data, as_of=when, timezone=ws.config.timezone)

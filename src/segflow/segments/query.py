@@ -19,12 +19,12 @@ from segflow.segments.membership import HISTORY_TABLE, MEMBERS_TABLE, ensure_tab
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["changes", "history", "known_segment", "members", "overlap"]
 
 
-def known_segment(ws: Workspace, name: str) -> None:
+def known_segment(ws: ProjectContext, name: str) -> None:
     """Raise unless *name* is an applied segment."""
     from segflow.definitions.versions import applied_segments
 
@@ -35,12 +35,12 @@ def known_segment(ws: Workspace, name: str) -> None:
                               path=name)
 
 
-def members(ws: Workspace, name: str, *, columns: list[str] | None = None, limit: int | None = None) -> pa.Table:
+def members(ws: ProjectContext, name: str, *, columns: list[str] | None = None, limit: int | None = None) -> pa.Table:
     """``profile_id, entered_at`` (and the profile *columns* asked for) of every member, by id."""
     from segflow.warehouse.base import quote_ident
 
     known_segment(ws, name)
-    con = ws.warehouse.con
+    con = ws.warehouse
     ensure_tables(con)
     available = ws.warehouse.columns("profiles")
     cols = list(columns or [])
@@ -54,10 +54,10 @@ def members(ws: Workspace, name: str, *, columns: list[str] | None = None, limit
     if limit is not None:
         query += " LIMIT ?"
         params.append(int(limit))
-    return con.sql(query, params=params).to_arrow_table()
+    return con.query(query, params=params)
 
 
-def history(ws: Workspace, name: str, *, limit: int | None = 50) -> list[dict[str, Any]]:
+def history(ws: ProjectContext, name: str, *, limit: int | None = 50) -> list[dict[str, Any]]:
     """One row per refresh/add/remove of *name*, newest first (from the state store's run rows)."""
     from segflow.segments.runs import list_runs
 
@@ -65,13 +65,13 @@ def history(ws: Workspace, name: str, *, limit: int | None = 50) -> list[dict[st
     return [r.to_dict() for r in list_runs(ws.state, kind="segment", name=name, limit=limit)]
 
 
-def changes(ws: Workspace, name: str, *, since: datetime | None = None, until: datetime | None = None,
+def changes(ws: ProjectContext, name: str, *, since: datetime | None = None, until: datetime | None = None,
             change: str | None = None, limit: int | None = None) -> pa.Table:
     """``entered``/``exited`` events of *name* (``profile_id, change, changed_at, run_id``), oldest first."""
     known_segment(ws, name)
     if change not in (None, "entered", "exited"):
         raise QueryError(f"change {change!r}: expected entered or exited", code="bad_change")
-    con = ws.warehouse.con
+    con = ws.warehouse
     ensure_tables(con)
     query = f"SELECT profile_id, change, changed_at, run_id FROM {HISTORY_TABLE} WHERE segment = ?"
     params: list[Any] = [name]
@@ -83,10 +83,10 @@ def changes(ws: Workspace, name: str, *, since: datetime | None = None, until: d
     if limit is not None:
         query += " LIMIT ?"
         params.append(int(limit))
-    return con.sql(query, params=params).to_arrow_table()
+    return con.query(query, params=params)
 
 
-def overlap(ws: Workspace, names: list[str]) -> dict[str, Any]:
+def overlap(ws: ProjectContext, names: list[str]) -> dict[str, Any]:
     """Sizes, pairwise intersections, and how many profiles are in all / any of *names*.
 
     ``{"sizes": {a: n}, "pairs": [{"a", "b", "both", "jaccard"}], "all": n, "any": n}``.
@@ -97,7 +97,7 @@ def overlap(ws: Workspace, names: list[str]) -> dict[str, Any]:
         raise QueryError("overlap: a segment is named twice", code="overlap_duplicate")
     for n in names:
         known_segment(ws, n)
-    con = ws.warehouse.con
+    con = ws.warehouse
     ensure_tables(con)
     sizes = dict.fromkeys(names, 0)
     for seg, size in con.execute(f"SELECT segment, count(*) FROM {MEMBERS_TABLE} WHERE list_contains(?, segment) "

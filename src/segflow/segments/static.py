@@ -22,8 +22,8 @@ from segflow.segments import runs
 from segflow.segments.definition import DefinitionError
 
 if TYPE_CHECKING:
+    from segflow.context import ProjectContext
     from segflow.segments.membership import ImportResult
-    from segflow.workspace import Workspace
 
 __all__ = ["add_members", "read_ids", "remove_members"]
 
@@ -48,7 +48,7 @@ def read_ids(path: str | Path) -> list[str]:
     return [r[0].strip() for r in rows if r and r[0].strip()]
 
 
-def _static_version(ws: Workspace, name: str) -> int:
+def _static_version(ws: ProjectContext, name: str) -> int:
     from segflow.definitions.versions import applied_segments
 
     applied = applied_segments(ws.state)
@@ -62,7 +62,7 @@ def _static_version(ws: Workspace, name: str) -> int:
     return version
 
 
-def _change(ws: Workspace, name: str, ids: list[str], at: datetime | None, trigger: str) -> ImportResult:
+def _change(ws: ProjectContext, name: str, ids: list[str], at: datetime | None, trigger: str) -> ImportResult:
     from segflow.segments import membership
     from segflow.segments.refresh import utc
 
@@ -72,7 +72,7 @@ def _change(ws: Workspace, name: str, ids: list[str], at: datetime | None, trigg
     started = time.perf_counter()
     fn = membership.add_members if trigger == "add" else membership.remove_members
     try:
-        result = fn(ws.warehouse.con, name, ids, at=when, run_id=run_id)
+        result = fn(ws.warehouse, name, ids, at=when, run_id=run_id)
     except Exception as exc:
         runs.finish_run(ws.state, run_id, status="failed", seconds=time.perf_counter() - started,
                         error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -83,11 +83,11 @@ def _change(ws: Workspace, name: str, ids: list[str], at: datetime | None, trigg
     return result
 
 
-def add_members(ws: Workspace, name: str, ids: list[str], *, at: datetime | None = None) -> ImportResult:
+def add_members(ws: ProjectContext, name: str, ids: list[str], *, at: datetime | None = None) -> ImportResult:
     """Add *ids* to the static segment *name* (unknown ids are reported in ``.unknown``)."""
     return _change(ws, name, ids, at, "add")
 
 
-def remove_members(ws: Workspace, name: str, ids: list[str], *, at: datetime | None = None) -> ImportResult:
+def remove_members(ws: ProjectContext, name: str, ids: list[str], *, at: datetime | None = None) -> ImportResult:
     """Remove *ids* from the static segment *name* (ids not in it count as ``.unchanged``)."""
     return _change(ws, name, ids, at, "remove")

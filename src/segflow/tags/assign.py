@@ -35,11 +35,12 @@ from segflow.tags.definition import (
     check_tag_name,
     load_tag_definitions,
 )
+from segflow.warehouse.tables import rename_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["AssignResult", "RemoveResult", "assign_tags", "parse_expiry", "read_id_file", "remove_tags"]
 
@@ -152,7 +153,7 @@ def _check_source(source: str) -> str:
     return source
 
 
-def _definition(ws: Workspace, tag: str) -> TagDefinition | None:
+def _definition(ws: ProjectContext, tag: str) -> TagDefinition | None:
     """*tag*'s definition, if any. A broken file elsewhere in ``tags/`` does not stop a
     manual assignment; a broken definition of this very tag does."""
     try:
@@ -166,7 +167,7 @@ def _definition(ws: Workspace, tag: str) -> TagDefinition | None:
 
 
 def assign_tags(
-    ws: Workspace,
+    ws: ProjectContext,
     tag: str,
     ids: Iterable[Any] | Mapping[str, Any] | None = None,
     *,
@@ -232,50 +233,46 @@ def assign_tags(
     if not rows:
         return result
     table = _input_table(rows)
-    con = ws.warehouse.con
+    con = ws.warehouse
     con.register(_INPUT, table)
-    con.execute("BEGIN TRANSACTION")
     try:
-        # The last occurrence of an id wins, as in a load.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT profile_id, value, expires_at, pos FROM ("
-            f"SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY pos DESC) AS rn FROM {_INPUT}) WHERE rn = 1"
-        )
-        staged = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
-        result.repeated = len(rows) - int(staged)
-        result.unknown = _unknown_ids(con, table)
-        by_record = _to_persons(con)
-        con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
-        key = [tag, source]
-        result.updated = int(con.execute(
-            f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
-            "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)", key).fetchall()[0][0])
-        result.unchanged = int(con.execute(
-            f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
-            "AND t.value IS NOT DISTINCT FROM s.value AND t.expires_at IS NOT DISTINCT FROM s.expires_at",
-            key).fetchall()[0][0])
-        con.execute(
-            f"UPDATE tag_assignments AS t SET assigned_at = CASE WHEN t.value IS DISTINCT FROM s.value THEN ? "
-            f"ELSE t.assigned_at END, value = s.value, expires_at = s.expires_at FROM {_STAGE} AS s "
-            "WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ? "
-            "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)",
-            [when, *key],
-        )
-        # After identity resolution a new assignment made through a merged record's id
-        # names that record, so an undo of the merge takes it back with the record.
-        record = (f", {SOURCE_COL}", ", s._record") if by_record else ("", "")
-        inserted = con.execute(
-            f"INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at{record[0]}) "
-            f"SELECT s.profile_id, ?, s.value, ?, ?, s.expires_at{record[1]} FROM {_STAGE} AS s WHERE NOT EXISTS ("
-            "SELECT 1 FROM tag_assignments t WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ?)",
-            [tag, source, when, *key],
-        ).fetchall()
-        result.added = int(inserted[0][0]) if inserted else 0
-        con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with con.transaction():
+            # The last occurrence of an id wins, as in a load.
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT profile_id, value, expires_at, pos FROM ("
+                f"SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY pos DESC) AS rn FROM {_INPUT}) WHERE rn = 1"
+            )
+            staged = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
+            result.repeated = len(rows) - int(staged)
+            result.unknown = _unknown_ids(con, table)
+            by_record = _to_persons(con)
+            con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
+            key = [tag, source]
+            result.updated = int(con.execute(
+                f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
+                "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)", key).fetchall()[0][0])
+            result.unchanged = int(con.execute(
+                f"SELECT count(*) FROM tag_assignments t JOIN {_STAGE} s USING (profile_id) WHERE t.tag = ? AND t.source = ? "
+                "AND t.value IS NOT DISTINCT FROM s.value AND t.expires_at IS NOT DISTINCT FROM s.expires_at",
+                key).fetchall()[0][0])
+            con.execute(
+                f"UPDATE tag_assignments AS t SET assigned_at = CASE WHEN t.value IS DISTINCT FROM s.value THEN ? "
+                f"ELSE t.assigned_at END, value = s.value, expires_at = s.expires_at FROM {_STAGE} AS s "
+                "WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ? "
+                "AND (t.value IS DISTINCT FROM s.value OR t.expires_at IS DISTINCT FROM s.expires_at)",
+                [when, *key],
+            )
+            # After identity resolution a new assignment made through a merged record's id
+            # names that record, so an undo of the merge takes it back with the record.
+            record = (f", {SOURCE_COL}", ", s._record") if by_record else ("", "")
+            inserted = con.execute(
+                f"INSERT INTO tag_assignments (profile_id, tag, value, source, assigned_at, expires_at{record[0]}) "
+                f"SELECT s.profile_id, ?, s.value, ?, ?, s.expires_at{record[1]} FROM {_STAGE} AS s WHERE NOT EXISTS ("
+                "SELECT 1 FROM tag_assignments t WHERE t.profile_id = s.profile_id AND t.tag = ? AND t.source = ?)",
+                [tag, source, when, *key],
+            ).fetchall()
+            result.added = int(inserted[0][0]) if inserted else 0
+            con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
     finally:
         con.unregister(_INPUT)
     return result
@@ -311,7 +308,7 @@ def _to_persons(con: Any) -> bool:
         f"FROM {_STAGE} s LEFT JOIN profile_map m ON m.source_id = s.profile_id) WHERE rn = 1"
     )
     con.execute(f"DROP TABLE {_STAGE}")
-    con.execute(f"ALTER TABLE {_STAGE}_persons RENAME TO {_STAGE}")
+    rename_table(con, f"{_STAGE}_persons", _STAGE)
     return True
 
 
@@ -331,7 +328,7 @@ def _unknown_ids(con: Any, table: pa.Table) -> list[str]:
 
 
 def remove_tags(
-    ws: Workspace,
+    ws: ProjectContext,
     tag: str,
     ids: Iterable[str] | None = None,
     *,
@@ -353,7 +350,7 @@ def remove_tags(
         raise SchemaError("give ids, a file, or everyone, not both", code="bad_arguments", path="ids")
     sources = "" if source is None else " AND source = ?"
     params: list[Any] = [tag] + ([] if source is None else [source])
-    con = ws.warehouse.con
+    con = ws.warehouse
     result = RemoveResult(tag=tag)
     if everyone:
         deleted = con.execute(f"DELETE FROM tag_assignments WHERE tag = ?{sources}", params).fetchall()
@@ -366,26 +363,22 @@ def remove_tags(
         return result
     table = _input_table(rows)
     con.register(_INPUT, table)
-    con.execute("BEGIN TRANSACTION")
     try:
-        result.unknown = _unknown_ids(con, table)
-        # The persons meant: a merged record's id stands for its person after resolution.
-        persons = (f"SELECT DISTINCT coalesce(m.canonical_id, i.profile_id) AS profile_id FROM {_INPUT} i "
-                   "LEFT JOIN profile_map m ON m.source_id = i.profile_id") if _resolved(con) else \
-            f"SELECT DISTINCT profile_id FROM {_INPUT}"
-        result.not_tagged = int(con.execute(
-            f"SELECT count(*) FROM ({persons}) i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
-            f"AND NOT EXISTS (SELECT 1 FROM tag_assignments t WHERE t.profile_id = i.profile_id AND t.tag = ?"
-            f"{sources.replace('source', 't.source')})", params).fetchall()[0][0])
-        deleted = con.execute(
-            f"DELETE FROM tag_assignments WHERE tag = ?{sources} AND profile_id IN (SELECT profile_id FROM ({persons}))",
-            params,
-        ).fetchall()
-        result.removed = int(deleted[0][0]) if deleted else 0
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with con.transaction():
+            result.unknown = _unknown_ids(con, table)
+            # The persons meant: a merged record's id stands for its person after resolution.
+            persons = (f"SELECT DISTINCT coalesce(m.canonical_id, i.profile_id) AS profile_id FROM {_INPUT} i "
+                       "LEFT JOIN profile_map m ON m.source_id = i.profile_id") if _resolved(con) else \
+                f"SELECT DISTINCT profile_id FROM {_INPUT}"
+            result.not_tagged = int(con.execute(
+                f"SELECT count(*) FROM ({persons}) i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
+                f"AND NOT EXISTS (SELECT 1 FROM tag_assignments t WHERE t.profile_id = i.profile_id AND t.tag = ?"
+                f"{sources.replace('source', 't.source')})", params).fetchall()[0][0])
+            deleted = con.execute(
+                f"DELETE FROM tag_assignments WHERE tag = ?{sources} AND profile_id IN (SELECT profile_id FROM ({persons}))",
+                params,
+            ).fetchall()
+            result.removed = int(deleted[0][0]) if deleted else 0
     finally:
         con.unregister(_INPUT)
     return result

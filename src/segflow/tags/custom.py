@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
 
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = [
     "PARAMETERS",
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: ``fn(ws, as_of)`` → ids, (id, value) pairs, {id: value}, or an Arrow table / DataFrame.
-TagFunction = Callable[["Workspace", datetime], Any]
+TagFunction = Callable[["ProjectContext", datetime], Any]
 
 #: Parameters a tag query may use, with what they become.
 PARAMETERS = {"as_of": "the refresh's as-of (TIMESTAMPTZ)", "today": "as-of's date in the workspace zone (DATE)",
@@ -241,7 +241,7 @@ def resolve_function(ref: str, root: Path | None = None) -> TagFunction:
     return fn  # type: ignore[no-any-return]
 
 
-def run_tag_function(fn: TagFunction, ws: Workspace, as_of: datetime, *, name: str = "") -> pa.Table:
+def run_tag_function(fn: TagFunction, ws: ProjectContext, as_of: datetime, *, name: str = "") -> pa.Table:
     """Call *fn* and normalise what it returns to an Arrow table ``profile_id, value`` (text)."""
     return members_table(fn(ws, as_of), what=f"tag {name}: the function returned")
 

@@ -21,7 +21,7 @@ from segflow.tags.refresh import tag_history
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["profile_tags", "tag_members", "tag_summary", "tags_overview"]
 
@@ -33,20 +33,20 @@ def _now(at: datetime | None) -> datetime:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _latest_refreshes(ws: Workspace) -> dict[str, dict[str, Any]]:
+def _latest_refreshes(ws: ProjectContext) -> dict[str, dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for row in tag_history(ws):  # newest first
         latest.setdefault(row["name"], row)
     return latest
 
 
-def tags_overview(ws: Workspace, group: str | None = None, *, at: datetime | None = None) -> list[dict[str, Any]]:
+def tags_overview(ws: ProjectContext, group: str | None = None, *, at: datetime | None = None) -> list[dict[str, Any]]:
     """One row per tag defined in ``tags/`` or present in ``tag_assignments`` (optionally only
     those under *group*, e.g. ``rfm``): name, label, kind, source, schedule, description,
     members (active at *at*, default now), by_source, last refresh (as_of, error)."""
     when = _now(at)
     definitions = load_tag_definitions(ws.root)
-    con = ws.warehouse.con
+    con = ws.warehouse
     counts: dict[str, dict[str, int]] = {}
     for tag, source, n in con.execute(
         f"SELECT tag, source, count(DISTINCT profile_id) FROM tag_assignments WHERE {_ACTIVE} GROUP BY ALL",
@@ -82,7 +82,7 @@ def tags_overview(ws: Workspace, group: str | None = None, *, at: datetime | Non
     return rows
 
 
-def tag_summary(ws: Workspace, tag: str, *, at: datetime | None = None, top: int = 20) -> dict[str, Any]:
+def tag_summary(ws: ProjectContext, tag: str, *, at: datetime | None = None, top: int = 20) -> dict[str, Any]:
     """One tag in detail: its definition, active members, members per source, the *top*
     values with their counts, expired assignments still stored, first and latest
     assignment times, and its last refreshes."""
@@ -90,7 +90,7 @@ def tag_summary(ws: Workspace, tag: str, *, at: datetime | None = None, top: int
     when = _now(at)
     definitions = load_tag_definitions(ws.root)
     d = definitions.get(tag)
-    con = ws.warehouse.con
+    con = ws.warehouse
     stored = con.execute("SELECT count(*) FROM tag_assignments WHERE tag = ?", [tag]).fetchall()[0][0]
     if d is None and not stored:
         known = sorted(set(definitions) | {r[0] for r in con.execute("SELECT DISTINCT tag FROM tag_assignments").fetchall()})
@@ -138,7 +138,7 @@ def tag_summary(ws: Workspace, tag: str, *, at: datetime | None = None, top: int
     }
 
 
-def tag_members(ws: Workspace, tag: str, *, value: str | None = None, source: str | None = None,
+def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, source: str | None = None,
                 at: datetime | None = None) -> pa.Table:
     """The profiles carrying *tag* at *at* (default now; ``group/*`` for a whole group), one
     row per active assignment: ``profile_id, tag, value, source, assigned_at, expires_at``,
@@ -159,16 +159,16 @@ def tag_members(ws: Workspace, tag: str, *, value: str | None = None, source: st
     if source is not None:
         where.append("source = ?")
         params.append(source)
-    return ws.warehouse.con.sql(
+    return ws.warehouse.query(
         "SELECT profile_id, tag, value, source, assigned_at, expires_at FROM tag_assignments "
-        f"WHERE {' AND '.join(where)} ORDER BY profile_id, tag, source", params=params).to_arrow_table()
+        f"WHERE {' AND '.join(where)} ORDER BY profile_id, tag, source", params=params)
 
 
-def profile_tags(ws: Workspace, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
     """Every active tag assignment of one profile at *at* (default now), by tag and source,
     with each defined tag's label. Raises :class:`SchemaError` for an unknown profile."""
     when = _now(at)
-    con = ws.warehouse.con
+    con = ws.warehouse
     if not con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]:
         raise SchemaError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
     cursor = con.execute(

@@ -44,7 +44,7 @@ class Result(Protocol):
     """What :meth:`Warehouse.execute` returns: a cursor over one statement's rows."""
 
     @property
-    def description(self) -> Sequence[Sequence[Any]] | None: ...
+    def description(self) -> Sequence[Sequence[Any]]: ...
 
     def fetchall(self) -> list[tuple[Any, ...]]: ...
 
@@ -153,7 +153,7 @@ class Warehouse(ABC):
     def column_names(self, sql: str) -> list[str]:
         """The output column names of a query (or a table name) without running it."""
         return [d[0] for d in self.execute(f"SELECT * FROM ({sql}) AS _q LIMIT 0"
-                                           if " " in sql.strip() else f"SELECT * FROM {sql} LIMIT 0").description or ()]
+                                           if " " in sql.strip() else f"SELECT * FROM {sql} LIMIT 0").description]
 
     # -- tables ------------------------------------------------------------
     @abstractmethod

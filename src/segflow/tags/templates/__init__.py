@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from segflow.errors import SchemaError
 
 if TYPE_CHECKING:
-    from segflow.workspace import Workspace
+    from segflow.context import ProjectContext
 
 __all__ = ["InstallResult", "Template", "install_templates", "list_templates", "template_files"]
 
@@ -107,7 +107,7 @@ def list_templates() -> list[Template]:
     return out
 
 
-def install_templates(ws: Workspace, name: str, *, force: bool = False) -> InstallResult:
+def install_templates(ws: ProjectContext, name: str, *, force: bool = False) -> InstallResult:
     """Copy template *name*'s tag (and trait) definitions into the project of *ws*.
 
     A file already there with other content is a conflict and is kept (``force``
@@ -136,7 +136,7 @@ def install_templates(ws: Workspace, name: str, *, force: bool = False) -> Insta
     return result
 
 
-def _check_installed(ws: Workspace, rels: list[str]) -> list[str]:
+def _check_installed(ws: ProjectContext, rels: list[str]) -> list[str]:
     from segflow.tags.definition import load_tag_definitions
     from segflow.tags.refresh import check_tag_definitions
 
@@ -155,6 +155,6 @@ def _check_installed(ws: Workspace, rels: list[str]) -> list[str]:
     return problems
 
 
-def _trait_names(ws: Workspace) -> set[str]:
+def _trait_names(ws: ProjectContext) -> set[str]:
     folder = Path(ws.root) / "traits"
     return {p.stem for p in folder.glob("*.y*ml")} if folder.is_dir() else set()
