@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segflow.segments.membership import add_members, ensure_tables, remove_members, replace_members
+from segflow.warehouse.duckdb import DuckDBWarehouse
 
 IDS = [f"p{i}" for i in range(12)]
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -20,8 +21,8 @@ step = st.one_of(
 )
 
 
-def _con() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def _con() -> DuckDBWarehouse:
+    con = DuckDBWarehouse.wrap(duckdb.connect())
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE profiles (profile_id VARCHAR)")
     con.executemany("INSERT INTO profiles VALUES (?)", [[i] for i in IDS])
