@@ -27,6 +27,7 @@ API returns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "SegflowError",
@@ -59,7 +60,7 @@ class SegflowError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "path": self.path}
 
 
@@ -127,10 +128,8 @@ class RuleError(SegflowError):
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems) if len(self.problems) > 1 else self.message
 
-    def to_dict(self) -> dict[str, str | None]:  # type: ignore[override]
-        out: dict = super().to_dict()
-        out["problems"] = [p.to_dict() for p in self.problems]
-        return out
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": [p.to_dict() for p in self.problems]}
 
 
 class DefinitionError(SegflowError):
@@ -147,7 +146,5 @@ class DefinitionsError(DefinitionError):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(problems[0] + more, code=code, path=path)
 
-    def to_dict(self) -> dict[str, str | None]:  # type: ignore[override]
-        out: dict = super().to_dict()
-        out["problems"] = list(self.problems)
-        return out
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "problems": list(self.problems)}

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from segflow.cli.common import ProjectOpt, TableFormat
+from segflow.cli.common import Shown as SummaryFormat
 from segflow.cli.common import open_project as _open
 from segflow.cli.common import parse_time as _as_of
 from segflow.cli.errors import report as report_error
@@ -35,11 +36,6 @@ app.add_typer(schema_app, name="schema")
 segment_app = typer.Typer(help="Segments: preview, refresh, members, history, overlap, export, add/remove.",
                           no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
-
-class SummaryFormat(str, Enum):
-    table = "table"
-    json = "json"
-
 
 class Dialect(str, Enum):
     duckdb = "duckdb"
@@ -198,7 +194,6 @@ def demo(
             bar.update(tasks[group], completed=fraction, description=stage)
 
         result = run_demo(root, profiles=profiles, seed=seed, days=days, progress=report)
-    _print_manifest(result.manifest, root / "data")
     table = Table(title="loaded")
     for col in ("table", "file rows", "loaded", "rejected", "duplicates", "seconds"):
         table.add_column(col, justify="left" if col == "table" else "right")

@@ -20,8 +20,6 @@ HINTS: dict[str, str] = {
     "LoadError.bad_format": "name the format with --file-format csv|jsonl|parquet",
     "no_profile": "give a profile id, or --by TYPE VALUE",
     "unknown_column": "--columns lists the columns of profiles (segflow schema show profiles)",
-    "bad_export_format": "--format is one of csv, parquet, json, customer-match, meta",
-    "fixed_columns": "leave out --columns with --format customer-match or meta",
 }
 
 

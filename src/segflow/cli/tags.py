@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from segflow.cli.common import ProjectOpt
+from segflow.cli.common import Shown as Format
 from segflow.cli.common import open_project as _open
 from segflow.cli.common import parse_time as _when
-from segflow.cli.output import err, out, progress_bar, to_json
+from segflow.cli.common import print_json as _json
+from segflow.cli.output import err, out, progress_bar
 from segflow.errors import SegflowError
 
 if TYPE_CHECKING:
@@ -34,16 +36,7 @@ tags_app = typer.Typer(
 
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-
-
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
-
-
-def _json(value: Any) -> None:
-    sys.stdout.write(to_json(value) + "\n")
 
 
 def _stamp(value: datetime) -> str:

@@ -51,7 +51,7 @@ class GlobalFile:
 
 def _records(wh: Warehouse, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = wh.execute(sql, params)
-    names = [d[0] for d in cur.description or ()]
+    names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 

@@ -82,7 +82,8 @@ def _fingerprint(path: Path) -> str:
 
 
 class _ProgressPoller:
-    """Reports DuckDB's own query progress from a side thread while a statement runs."""
+    """Reports the engine's own query progress from a side thread while a statement runs
+    (only the start and the end where the adapter cannot tell: ``SUPPORTS_PROGRESS``)."""
 
     def __init__(self, wh: Warehouse, stage: str, progress: Progress | None) -> None:
         self.wh, self.stage, self.progress = wh, stage, progress
@@ -92,6 +93,7 @@ class _ProgressPoller:
     def __enter__(self) -> _ProgressPoller:
         if self.progress is not None:
             self.progress(self.stage, 0.0)
+        if self.progress is not None and self.wh.SUPPORTS_PROGRESS:
             self._thread = threading.Thread(target=self._run, daemon=True)
             self._thread.start()
         return self
@@ -167,6 +169,9 @@ def load_file(
     path = Path(file).expanduser().resolve()
     fmt = detect_format(path, file_format)
     wh = ws.warehouse
+    if not wh.SUPPORTS_FILE_LOAD:
+        raise LoadError(f"{path}: this warehouse ({wh.DIALECT}) cannot read files itself", code="no_file_load",
+                        path=str(path))
     tag = uuid.uuid4().hex[:12]
     summary = LoadSummary(kind=kind.name, file=str(path), format=fmt)
 

@@ -87,7 +87,7 @@ def _apply(con: Warehouse, segment: str, at: datetime, run_id: int | None) -> tu
         con.execute(f"INSERT INTO {HISTORY_TABLE} SELECT ?, profile_id, 'entered', ?, ? FROM {_IN}",
                     [segment, at, run_id])
         # A static add after identity resolution names the merged record a member came from.
-        src = ", _source_profile_id" if "_source_profile_id" in _column_names(con, _IN) else ""
+        src = ", _source_profile_id" if "_source_profile_id" in con.column_names(_IN) else ""
         con.execute(f"INSERT INTO {MEMBERS_TABLE} (segment, profile_id, entered_at{src}) SELECT ?, profile_id, ?{src} "
                     f"FROM {_IN}", [segment, at])
     return entered, exited
@@ -131,10 +131,6 @@ def replace_members(con: Warehouse, segment: str, select_sql: str, *, at: dateti
         return Diff(members=members, entered=entered, exited=exited)
 
     return _transaction(con, body)
-
-
-def _column_names(con: Warehouse, table: str) -> list[str]:
-    return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
 
 def _to_persons(con: Warehouse) -> None:

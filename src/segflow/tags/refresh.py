@@ -357,7 +357,7 @@ def tag_history(ctx: ProjectContext, name: str | None = None, *, limit: int | No
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     cursor = wh.execute(query, params)
-    cols = [d[0] for d in cursor.description or ()]
+    cols = [d[0] for d in cursor.description]
     rows = [dict(zip(cols, row)) for row in cursor.fetchall()]
     for row in rows:
         for key in ("as_of", "refreshed_at"):

@@ -95,7 +95,7 @@ def _state_rows(wh: Warehouse) -> dict[str, dict[str, Any]]:
     if not wh.table_exists(STATE_TABLE):
         return {}
     cursor = wh.execute(f"SELECT * FROM {STATE_TABLE} ORDER BY name")
-    names = [d[0] for d in cursor.description or ()]
+    names = [d[0] for d in cursor.description]
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     for row in rows.values():  # DuckDB hands back its own UTC object; make it the stdlib one
         for key in ("as_of", "refreshed_at"):

@@ -150,10 +150,9 @@ class Warehouse(ABC):
     def table_exists(self, table: str) -> bool:
         return bool(self.columns(table))
 
-    def column_names(self, sql: str) -> list[str]:
-        """The output column names of a query (or a table name) without running it."""
-        return [d[0] for d in self.execute(f"SELECT * FROM ({sql}) AS _q LIMIT 0"
-                                           if " " in sql.strip() else f"SELECT * FROM {sql} LIMIT 0").description]
+    def column_names(self, table: str) -> list[str]:
+        """The column names of *table* (temporary tables and views too), in order."""
+        return [d[0] for d in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
     # -- tables ------------------------------------------------------------
     @abstractmethod

@@ -168,9 +168,6 @@ class DuckDBWarehouse(Warehouse):
     def query_progress(self) -> float:
         return float(self._con.query_progress())
 
-    def interrupt(self) -> None:
-        self._con.interrupt()
-
     def query_readonly(self, sql: str) -> pa.Table:
         import duckdb
 

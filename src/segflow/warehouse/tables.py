@@ -119,9 +119,8 @@ def ensure(wh: Warehouse, *names: str) -> None:
 
 
 def create_like(wh: Warehouse, table: str, like: str) -> None:
-    """Create *table* empty with the columns of *like* (a table or a query) when missing."""
-    source = f"({like})" if " " in like.strip() else q(like)
-    wh.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} AS SELECT * FROM {source} AS _l LIMIT 0")
+    """Create *table* empty with the columns of the table *like* when missing."""
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} AS SELECT * FROM {q(like)} LIMIT 0")
 
 
 def add_missing_columns(wh: Warehouse, table: str, columns: dict[str, str]) -> list[str]:
