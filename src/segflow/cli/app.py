@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import UTC
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -298,31 +297,26 @@ def segment_preview(
     limit: Annotated[int, typer.Option(help="Sample members shown.")] = 20,
 ) -> None:
     """Check a rule, count its members and show a sample (or all ids, an explanation, the SQL)."""
-    from segflow.segments.preview import checked_rule, explain_profile, preview
+    from segflow.segments.preview import checked, explain_profile, preview, rule_sql
 
     when = _as_of(as_of)
     with _open(project) as ws:
-        tree, warnings = checked_rule(ws, rule_file)
-        for w in warnings:
+        rule = checked(ws, rule_file)
+        for w in rule.warnings:
             err.print(f"[yellow]Warning:[/yellow] {w}", highlight=False)
         if sql_dialect is not None:
-            from datetime import datetime
-
-            from segflow.rules.compile import compile_sql
-
-            sys.stdout.write(compile_sql(tree, as_of=when or datetime.now(UTC), timezone=ws.config.timezone,
-                                         dialect=sql_dialect.value) + "\n")
+            sys.stdout.write(rule_sql(ws, rule, dialect=sql_dialect.value, as_of=when).sql + "\n")
             return
         if explain_id is not None:
             from segflow.rules.explain import render_explain
 
-            node = explain_profile(ws, rule_file, explain_id, as_of=when)
+            node = explain_profile(ws, rule, explain_id, as_of=when)
             if fmt is TableFormat.json:
                 sys.stdout.write(to_json(node.to_dict()) + "\n")
             else:
                 sys.stdout.write(render_explain(node) + "\n")
             return
-        result = preview(ws, rule_file, as_of=when, limit=None if members else limit)
+        result = preview(ws, rule, as_of=when, limit=None if members else limit, columns=() if members else None)
     if members:
         sys.stdout.write("".join(f"{pid}\n" for pid in result.members.column("profile_id").to_pylist()))
         return

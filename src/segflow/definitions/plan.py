@@ -109,28 +109,19 @@ def _tag_count(ctx: ProjectContext, name: str) -> int:
 
 
 def _preview_count(ctx: ProjectContext, rules: Any, rule: Any, name: str | None, as_of: datetime) -> int:
-    from dataclasses import replace
+    from segflow.rules.project import check_in, compile_in
 
-    from segflow.rules.check import check_rule
-    from segflow.rules.compile import compile_sql
-    from segflow.rules.parse import parse_rule
-
-    tree, _ = check_rule(parse_rule(rule), replace(rules, segment_name=name))
-    wh = ctx.warehouse
-    sql = compile_sql(tree, as_of=as_of, timezone=ctx.config.timezone, dialect=wh.DIALECT)
-    return wh.count(f"SELECT count(DISTINCT profile_id) FROM ({sql}) AS r")
+    sql = compile_in(ctx, check_in(ctx, rule, context=rules, segment_name=name).tree, as_of=as_of)
+    return ctx.warehouse.count(f"SELECT count(DISTINCT profile_id) FROM ({sql}) AS r")
 
 
 def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
     """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
-    from segflow.definitions.runner import check_context
-
     when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
     defs = local_definitions(ctx)
-    check_definitions(ctx, defs)
+    rules = check_definitions(ctx, defs)
     local = defs.all()
     applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ctx.state).items() if v.active}
-    rules = check_context(ctx, defs.segments, defs.tags) if counts else None
     changes: list[Change] = []
     for key in sorted(set(local) | set(applied), key=lambda k: (_ORDER.get(k[0], 9), k[1])):
         kind, name = key

@@ -18,6 +18,7 @@ from segflow.segments.definition import fingerprint, load_segment_definitions
 
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
+    from segflow.rules.check import CheckContext
 
 __all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
@@ -100,13 +101,16 @@ def local_definitions(ctx: ProjectContext) -> ProjectDefinitions:
     return ProjectDefinitions(segments=load_segment_definitions(ctx.root), tags=applied_tags(ctx), traits=traits)
 
 
-def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> None:
-    """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError` listing all."""
+def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckContext:
+    """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError`
+    listing all. Returns the rule context the rules were checked in (every local segment, tag
+    and trait known), for the caller to reuse."""
+    from dataclasses import replace
+
     from segflow.definitions.graph import build_graph
     from segflow.definitions.runner import check_context
-    from segflow.rules.check import check_rule
     from segflow.rules.errors import RuleError
-    from segflow.rules.parse import parse_rule
+    from segflow.rules.project import check_in
 
     problems: list[str] = []
     try:
@@ -116,8 +120,6 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> None:
     if problems:
         raise DefinitionsError(problems, code="definition_cycle")
     traits = {name: t.type for name, t in defs.traits.items()}
-    from dataclasses import replace
-
     base = check_context(ctx, defs.segments, defs.tags)
     base = replace(base, traits={**base.traits, **traits})
     rules: list[tuple[str, str, Any, str | None]] = [
@@ -127,14 +129,13 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> None:
         from segflow.tags import check_tag_definitions
 
         try:
-            check_tag_definitions(ctx, defs.tags, assume_traits=True)
+            check_tag_definitions(ctx, defs.tags, assume_traits=True, context=base)
         except SegflowError as exc:
             problems.extend(line for line in str(exc).splitlines() if line.strip())
     first_path = None
     for where, key, rule, segment_name in rules:
         try:
-            tree = parse_rule(rule)
-            check_rule(tree, replace(base, segment_name=segment_name))
+            check_in(ctx, rule, context=base, segment_name=segment_name)
         except RuleError as exc:
             for p in exc.problems:
                 path = f"{key}.{p.path}" if p.path else key
@@ -142,3 +143,4 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> None:
                 problems.append(f"{where}: {path}: {p.message}")
     if problems:
         raise DefinitionsError(problems, path=first_path)
+    return base

@@ -89,9 +89,9 @@ class RefreshOutcome:
 def check_context(ctx: ProjectContext, segments: Mapping[str, Any], tags: Mapping[str, Any], *,
                   segment_name: str | None = None) -> CheckContext:
     """The rule context of *ctx*, knowing the given segments (with their rules) and tags."""
-    from segflow.segments.preview import rule_context
+    from segflow.rules.project import rule_context
 
-    base = rule_context(ctx, segment_name=segment_name, events_seen=False)  # type: ignore[arg-type]
+    base = rule_context(ctx, segment_name=segment_name, events_seen=False)
     known = {**base.segments, **{name: seg.rule for name, seg in segments.items()}}
     return replace(base, segments=known, tags=set(base.tags) | set(tags))
 

@@ -19,7 +19,6 @@ the graph nodes of segments, the applied definitions, and the refresh of one seg
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,14 +59,10 @@ def applied_tags(ctx: ProjectContext) -> dict[str, Any]:
 
 def compile_segment(ctx: ProjectContext, rules: CheckContext, seg: Any, as_of: datetime) -> str:
     """The checked rule of *seg* as SQL selecting ``profile_id``; raises the rule's errors."""
-    from segflow.rules.check import check_rule
-    from segflow.rules.compile import compile_sql
-    from segflow.rules.parse import parse_rule
+    from segflow.rules.project import check_in, compile_in
 
-    source = seg.file or f"segment {seg.name}"
-    tree = parse_rule(seg.rule, source=source)
-    checked, _ = check_rule(tree, replace(rules, segment_name=seg.name), source=source)
-    return compile_sql(checked, as_of=as_of, timezone=ctx.config.timezone, dialect=ctx.warehouse.DIALECT)
+    checked = check_in(ctx, seg.rule, source=seg.file or f"segment {seg.name}", context=rules, segment_name=seg.name)
+    return compile_in(ctx, checked.tree, as_of=as_of)
 
 
 # -- the segment kind -------------------------------------------------------------------------

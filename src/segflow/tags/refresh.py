@@ -54,6 +54,7 @@ from segflow.warehouse import tables
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.rules.ast import Condition
+    from segflow.rules.check import CheckContext
     from segflow.warehouse.base import Warehouse
 
 __all__ = ["HISTORY_TABLE", "TagProgress", "TagRefresh", "applied_tag_versions", "applied_tags",
@@ -94,18 +95,22 @@ class TagRefresh:
 
 
 def check_tag_definitions(
-    ctx: ProjectContext, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False
+    ctx: ProjectContext, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False,
+    context: CheckContext | None = None,
 ) -> dict[str, list[Condition]]:
     """Check the rules of *names* (default: every rule tag) against *ctx*; the checked trees
     per tag, one per case. Raises :class:`SchemaError` listing every problem as
     ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` count as
-    known even before their first refresh."""
+    known even before their first refresh. *context* is the call's rule context (see
+    :func:`segflow.rules.project.rule_context`), built here when not given."""
+    from dataclasses import replace
+
     from segflow.rules.check import check_rule
     from segflow.rules.parse import parse_rule
-    from segflow.segments.preview import rule_context
+    from segflow.rules.project import rule_context
 
-    rules = rule_context(ctx)  # type: ignore[arg-type]
-    rules.tags |= set(tags)
+    base = context if context is not None else rule_context(ctx)
+    rules = replace(base, tags=set(base.tags) | set(tags), traits=dict(base.traits))
     if assume_traits:
         from segflow.traits import load_trait_definitions, trait_columns
 
@@ -157,7 +162,7 @@ def _fresh_traits(ctx: ProjectContext, tags: list[TagDefinition], when: datetime
         refresh_traits(ctx, as_of=when, names=stale)
 
 
-def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone: str) -> str:
+def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone: str, dialect: str) -> str:
     """One SELECT ``profile_id, value`` for a rule tag: the first matching case gives the value."""
     import sqlglot
     from sqlglot import exp
@@ -166,7 +171,7 @@ def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone
 
     parts = []
     for i, (tree, case) in enumerate(zip(trees, tag.cases)):
-        members = compile_rule(tree, as_of=when, timezone=zone, dialect="duckdb").subquery(
+        members = compile_rule(tree, as_of=when, timezone=zone, dialect=dialect).subquery(
             exp.to_identifier(f"c{i}", quoted=True))
         value = (exp.Literal.string(case.value) if case.value is not None
                  else exp.cast(exp.Null(), exp.DataType.build("VARCHAR")))
@@ -176,7 +181,7 @@ def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone
             exp.alias_(exp.Literal.number(i), "priority", quoted=True),
         ).from_(members))
     if len(parts) == 1:
-        return sqlglot.select("profile_id", "value").from_(parts[0].subquery("u")).sql(dialect="duckdb")
+        return sqlglot.select("profile_id", "value").from_(parts[0].subquery("u")).sql(dialect=dialect)
     union: exp.Query = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
@@ -188,7 +193,7 @@ def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone
     ).from_(union.subquery("u"))
     first = sqlglot.select(exp.column("profile_id", quoted=True), exp.column("value", quoted=True)).from_(
         ranked.subquery("r")).where(exp.EQ(this=exp.column("rank", quoted=True), expression=exp.Literal.number(1)))
-    return first.sql(dialect="duckdb")
+    return first.sql(dialect=dialect)
 
 
 def refresh_tags(
@@ -260,7 +265,7 @@ def _members_query(ctx: ProjectContext, tag: TagDefinition, trees: list[Conditio
     """The SELECT ``profile_id, value`` of a computed tag, or None for a manual tag."""
     zone = ctx.config.timezone
     if tag.source == "rule":
-        return _case_query(trees, tag, when, zone)
+        return _case_query(trees, tag, when, zone, ctx.warehouse.DIALECT)
     if tag.source == "sql":
         from segflow.tags.custom import render_tag_sql
 
