@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="before each side wait up to this many seconds for other processes to go quiet")
     rl.add_argument("--no-mautic", action="store_true", help="skip the Mautic-style PostgreSQL side")
     rl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    pv = suites.add_parser("preview", help="segflow segment preview --members as a process vs its query alone")
+    pv.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    pv.add_argument("--seed", type=int, default=0, help="generator seed")
+    pv.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    pv.add_argument("--repeat", type=int, default=5, help="timed runs per side after a warm-up; median reported")
+    pv.add_argument("--idle-timeout", type=float, default=60.0,
+                    help="before each side wait up to this many seconds for other processes to go quiet")
+    pv.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     sg = suites.add_parser("segments", help="refresh a ~20%% segment after a day of events vs a Mautic-style rebuild")
     sg.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
     sg.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -272,6 +280,24 @@ def run_rules(args: argparse.Namespace) -> int:
     return 0 if all(data["checks"].values()) else 1
 
 
+def run_preview(args: argparse.Namespace) -> int:
+    from bench.preview import PreviewOptions, result_rows, run_preview_suite
+
+    opts = PreviewOptions(profiles=args.profiles, seed=args.seed, data=args.data.resolve(), repeat=max(1, args.repeat),
+                          idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("preview") as status:
+        data = run_preview_suite(opts, lambda side, stage: status.update(f"{side}: {stage}"))
+    table = Table(title=f"preview: {opts.profiles:,} profiles, {data['members']:,} members")
+    for i, h in enumerate(("side", "seconds", "÷ floor", "note")):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"same ids: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
 def run_segments(args: argparse.Namespace) -> int:
     from bench.segments import SegmentsOptions, result_rows, run_segments_suite
 
@@ -362,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_segments(args)
     if args.suite == "rules":
         return run_rules(args)
+    if args.suite == "preview":
+        return run_preview(args)
     if args.suite == "project":
         return run_project(args)
     if args.suite == "load":

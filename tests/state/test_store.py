@@ -72,3 +72,17 @@ def test_unreachable_state_store_is_a_clear_error() -> None:
         StateStore.open("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
     assert info.value.code == "state_unreachable"
     assert str(info.value).startswith("cannot reach the state store at postgresql+psycopg://postgres@127.0.0.1:1/none")
+
+
+def test_the_head_constant_names_the_newest_migration(tmp_path: Path) -> None:
+    """Opening a store at head skips Alembic by comparing with ``migrations.HEAD``: it must
+    be the scripts' head, and a store one revision behind must still be upgraded."""
+    from segflow.state.migrations import HEAD
+
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    assert HEAD == store.head_revision()
+    store.downgrade("0003")
+    assert not store._at_head()
+    store.migrate()
+    assert store.current_revision() == HEAD and store._at_head()
+    store.close()

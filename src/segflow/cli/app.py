@@ -297,7 +297,7 @@ def segment_preview(
     limit: Annotated[int, typer.Option(help="Sample members shown.")] = 20,
 ) -> None:
     """Check a rule, count its members and show a sample (or all ids, an explanation, the SQL)."""
-    from segflow.segments.preview import checked, explain_profile, preview, rule_sql
+    from segflow.segments.preview import checked, explain_profile, member_ids, preview, rule_sql
 
     when = _as_of(as_of)
     with _open(project) as ws:
@@ -316,10 +316,10 @@ def segment_preview(
             else:
                 sys.stdout.write(render_explain(node) + "\n")
             return
-        result = preview(ws, rule, as_of=when, limit=None if members else limit, columns=() if members else None)
-    if members:
-        sys.stdout.write("".join(f"{pid}\n" for pid in result.members.column("profile_id").to_pylist()))
-        return
+        if members:
+            sys.stdout.write("".join(f"{pid}\n" for pid in member_ids(ws, rule, as_of=when).ids))
+            return
+        result = preview(ws, rule, as_of=when, limit=limit)
     if fmt is TableFormat.json:
         sys.stdout.write(to_json({"count": result.count, "seconds": round(result.seconds, 4),
                                   "as_of": result.as_of, "members": result.members.to_pylist(),

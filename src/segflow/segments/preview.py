@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from segflow.rules.ast import Condition
     from segflow.rules.explain import ExplainNode
 
-__all__ = ["Preview", "RuleSql", "SAMPLE_COLUMNS", "checked", "checked_rule", "explain_profile", "preview",
+__all__ = ["MemberIds", "Preview", "RuleSql", "SAMPLE_COLUMNS", "checked", "checked_rule", "explain_profile", "member_ids", "preview",
            "read_rule_file", "rule_context", "rule_sql"]
 
 #: Attributes shown next to sample members when the profile has them.
@@ -84,20 +84,12 @@ def preview(ctx: ProjectContext, rule: Any, *, as_of: datetime | None = None, li
 
     ``members`` holds ``profile_id`` and the *columns* of profiles (default
     :data:`SAMPLE_COLUMNS`, those the profile has), ordered by id, at most *limit* rows
-    (None: all). ``columns=()`` lists ids only, straight from the rule's query.
+    (None: all). :func:`member_ids` lists every id and nothing else, faster.
     """
     rule = checked(ctx, rule)
     when = _when(ctx, as_of)
     sql = compile_in(ctx, rule.tree, as_of=when)
     wh = ctx.warehouse
-    tail = "" if limit is None else f" LIMIT {int(limit)}"
-    if columns == ():
-        started = time.perf_counter()
-        members = wh.query(f"SELECT DISTINCT profile_id FROM ({sql}) AS r ORDER BY profile_id")
-        seconds = time.perf_counter() - started
-        count = members.num_rows
-        return Preview(count=count, members=members.slice(0, limit) if limit is not None else members,
-                       seconds=seconds, sql=sql, as_of=when, warnings=rule.warnings)
     started = time.perf_counter()
     wh.temp_table("_preview", sql)
     try:
@@ -107,10 +99,35 @@ def preview(ctx: ProjectContext, rule: Any, *, as_of: datetime | None = None, li
         present = [c for c in (SAMPLE_COLUMNS if columns is None else columns) if c in have and c != "profile_id"]
         cols = ", ".join(["m.profile_id"] + [f'p."{c}"' for c in present])
         members = wh.query(f"SELECT {cols} FROM _preview m JOIN profiles p USING (profile_id) "
-                           f"ORDER BY m.profile_id{tail}")
+                           "ORDER BY m.profile_id" + ("" if limit is None else f" LIMIT {int(limit)}"))
     finally:
         wh.drop_tables("_preview")
     return Preview(count=count, members=members, seconds=seconds, sql=sql, as_of=when, warnings=rule.warnings)
+
+
+@dataclass
+class MemberIds:
+    """Every member id of a rule, sorted, straight from its query (no profile columns)."""
+
+    ids: list[str]
+    seconds: float
+    sql: str
+    as_of: datetime
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+def member_ids(ctx: ProjectContext, rule: Any, *, as_of: datetime | None = None) -> MemberIds:
+    """The ids of *rule*'s members as of *as_of*, sorted (read as plain rows: no Arrow)."""
+    rule = checked(ctx, rule)
+    when = _when(ctx, as_of)
+    sql = compile_in(ctx, rule.tree, as_of=when)
+    started = time.perf_counter()
+    ids = [r[0] for r in ctx.warehouse.rows(f"SELECT DISTINCT profile_id FROM ({sql}) AS r ORDER BY profile_id")]
+    return MemberIds(ids=ids, seconds=time.perf_counter() - started, sql=sql, as_of=when, warnings=rule.warnings)
 
 
 def explain_profile(ctx: ProjectContext, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> ExplainNode:

@@ -77,10 +77,22 @@ class StateStore:
         assert head is not None
         return head
 
+    def _at_head(self) -> bool:
+        """Whether the store is at :data:`~segflow.state.migrations.HEAD`, read without Alembic
+        (a plain query of its version table); anything unexpected says no, and Alembic decides."""
+        from segflow.state.migrations import HEAD
+
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).fetchall()
+        except sa.exc.DBAPIError:
+            return False
+        return [r[0] for r in rows] == [HEAD]
+
     def migrate(self, revision: str = "head") -> None:
         """Upgrade the database to *revision* (no-op when already there)."""
         try:
-            if revision == "head" and self.current_revision() == self.head_revision():
+            if revision == "head" and self._at_head():
                 return
             from alembic import command
 
