@@ -29,7 +29,15 @@ from typing import Any
 
 import yaml
 
-from bench.common import REPO, machine_info, machine_line, markdown_table, source_digest, wait_until_idle, write_section
+from bench.common import (
+    REPO,
+    machine_info,
+    machine_line,
+    markdown_table,
+    source_digest,
+    wait_until_idle,
+    write_section,
+)
 from bench.rules import AS_OF, RULE
 
 __all__ = ["PreviewOptions", "run_preview_suite", "render_section"]
