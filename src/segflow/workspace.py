@@ -139,9 +139,10 @@ class Workspace:
 
     def check(self, rule: Any) -> tuple[Any, list[Any]]:
         """Parse and check a rule (data or a rule file path): (checked tree, warnings)."""
-        from segflow.segments.preview import checked_rule
+        from segflow.rules.project import check_in
 
-        return checked_rule(self, rule)
+        checked = check_in(self, rule)
+        return checked.tree, checked.warnings
 
     def preview(self, rule: Any, *, as_of: datetime | None = None, limit: int | None = 20) -> Preview:
         """Members of *rule* as of *as_of*: ``.count`` and ``.members`` (an Arrow table)."""

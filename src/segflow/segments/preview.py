@@ -23,10 +23,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segflow.context import ProjectContext
-    from segflow.rules.ast import Condition
     from segflow.rules.explain import ExplainNode
 
-__all__ = ["MemberIds", "Preview", "RuleSql", "SAMPLE_COLUMNS", "checked", "checked_rule", "explain_profile", "member_ids", "preview",
+__all__ = ["MemberIds", "Preview", "RuleSql", "SAMPLE_COLUMNS", "checked", "explain_profile", "member_ids", "preview",
            "read_rule_file", "rule_context", "rule_sql"]
 
 #: Attributes shown next to sample members when the profile has them.
@@ -57,12 +56,6 @@ class RuleSql:
 def checked(ctx: ProjectContext, rule: Any) -> CheckedRule:
     """*rule* checked against *ctx* (unchanged when it already is a :class:`CheckedRule`)."""
     return rule if isinstance(rule, CheckedRule) else check_in(ctx, rule)
-
-
-def checked_rule(ctx: ProjectContext, rule: Any, *, source: str | None = None) -> tuple[Condition, list[Problem]]:
-    """Parse and check *rule* (data, or a path to a rule file): its tree and warnings."""
-    result = check_in(ctx, rule, source=source)
-    return result.tree, result.warnings
 
 
 def _when(ctx: ProjectContext, as_of: datetime | None) -> datetime:
