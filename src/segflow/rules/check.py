@@ -10,7 +10,7 @@ is an error, so no invalid or partly understood rule ever runs.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -74,7 +74,7 @@ class CheckContext:
     #: Known segments; a value is the segment's rule data (for cycle checks), or None.
     segments: dict[str, Any] = field(default_factory=dict)
     #: Event names seen in the warehouse; None skips the warning.
-    events_seen: set[str] | None = None
+    events_seen: Collection[str] | None = None
     #: The segment being defined (a rule that reaches it again is a cycle).
     segment_name: str | None = None
     #: Parses a referenced segment's rule data (for cycle checks).

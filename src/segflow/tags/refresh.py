@@ -109,8 +109,8 @@ def check_tag_definitions(
     from segflow.rules.parse import parse_rule
     from segflow.rules.project import rule_context
 
-    base = context if context is not None else rule_context(ctx)
-    rules = replace(base, tags=set(base.tags) | set(tags), traits=dict(base.traits))
+    given = context if context is not None else rule_context(ctx)
+    rules = replace(given, tags=set(given.tags) | set(tags), traits=dict(given.traits))
     if assume_traits:
         from segflow.traits import load_trait_definitions, trait_columns
 
