@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segflow.config import SCHEMA_FILE, ProjectConfig, find_project, read_config, resolve_url
-from segflow.errors import SchemaError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -66,50 +65,23 @@ class Workspace:
                 wh.ensure_tables(self.registry.extra_attributes())
                 wh.close()
             return DuckDBWarehouse.from_url(url, read_only=True)
-        wh = DuckDBWarehouse.from_url(url)
-        self._sync_schema(wh)
-        return wh
+        from segflow.schema.service import sync_schema
 
-    def _sync_schema(self, wh: Warehouse) -> None:
-        """Apply ``schema.yaml``: register declared attributes and give them columns."""
-        declared = self.registry.read_declared()
-        current = {(a.kind, a.name): a for a in self.registry.extra_attributes()}
-        wh.ensure_tables(current.values())
-        for attr in declared:
-            old = current.get((attr.kind, attr.name))
-            if old is not None and old.type is not attr.type:
-                cols = wh.columns(attr.kind)
-                if attr.name in cols:
-                    failing = wh.change_column_type(attr.kind, attr.name, attr.type)
-                    if failing:
-                        raise SchemaError(
-                            f"{SCHEMA_FILE}: {attr.kind}.{attr.name}: declared {attr.type.value} but {failing} stored "
-                            f"value(s) of type {old.type.value} do not convert; fix the data or the declaration",
-                            code="type_conflict",
-                            path=f"{attr.kind}.{attr.name}",
-                        )
-            if old is None or old.type is not attr.type or old.label != attr.label or old.origin != "declared":
-                self.state.put_attribute(attr.kind, attr.name, attr.type.value, label=attr.label, origin="declared")
-        wh.ensure_tables(self.registry.extra_attributes())
+        wh = DuckDBWarehouse.from_url(url)
+        sync_schema(self, wh)
+        return wh
 
     def sync_schema(self) -> None:
         """Re-read ``schema.yaml`` and bring the registry and warehouse columns in line."""
-        self._sync_schema(self.warehouse)
+        from segflow.schema.service import sync_schema
+
+        sync_schema(self)
 
     def declare(self, kind: str, name: str, type_: str, label: str = "") -> Attribute:
         """Declare an attribute type (written to ``schema.yaml``) and apply it to the warehouse."""
-        schema_file = self.root / SCHEMA_FILE
-        before = schema_file.read_text(encoding="utf-8") if schema_file.exists() else None
-        try:
-            attr = self.registry.write_declaration(kind, name, type_, label)
-            self.sync_schema()
-        except (KeyError, ValueError) as exc:
-            raise SchemaError(str(exc.args[0]), code="bad_declaration", path=f"{kind}.{name}") from None
-        except SchemaError:
-            if before is not None:  # a refused declaration leaves schema.yaml as it was
-                schema_file.write_text(before, encoding="utf-8")
-            raise
-        return attr
+        from segflow.schema.service import declare
+
+        return declare(self, kind, name, type_, label)
 
     # -- operations --------------------------------------------------------
     def load(
@@ -161,18 +133,11 @@ class Workspace:
         return self.warehouse.table_counts()
 
     def describe_schema(self) -> dict[str, list[dict[str, Any]]]:
-        """Every kind's columns: name, type, label, origin (after applying ``schema.yaml``)."""
-        from segflow.schema.kinds import KINDS
+        """Every kind's columns: name, type, label, origin (after applying ``schema.yaml``);
+        see :func:`segflow.schema.service.describe_schema`."""
+        from segflow.schema.service import describe_schema
 
-        if not self.read_only:
-            self.warehouse  # noqa: B018 - opening the warehouse applies schema.yaml
-        return {
-            kind: [
-                {"name": a.name, "type": a.type.value, "label": a.label, "origin": a.origin}
-                for a in self.registry.attributes(kind).values()
-            ]
-            for kind in KINDS
-        }
+        return describe_schema(self).to_dict()
 
     def close(self) -> None:
         if "warehouse" in self.__dict__:

@@ -247,12 +247,10 @@ def schema_show(
     """List the columns of each kind with type, label and origin (builtin/declared/inferred)."""
     from rich.table import Table
 
+    from segflow.schema.service import describe_schema
+
     with _open(project) as ws:
-        described = ws.describe_schema()
-    if kind is not None:
-        if kind not in described:
-            raise SegflowError(f"unknown kind {kind!r} (kinds: {', '.join(described)})", code="unknown_kind")
-        described = {kind: described[kind]}
+        described = describe_schema(ws, kind).to_dict()
     if fmt is SummaryFormat.json:
         sys.stdout.write(to_json(described) + "\n")
         return
@@ -274,8 +272,10 @@ def schema_add(
     project: ProjectOpt = None,
 ) -> None:
     """Declare an attribute (written to schema.yaml) and add its warehouse column."""
+    from segflow.schema.service import declare
+
     with _open(project) as ws:
-        attr = ws.declare(kind, name, type_, label)
+        attr = declare(ws, kind, name, type_, label)
     out.print(f"Declared {attr.kind}.{attr.name} as {attr.type.value}")
 
 
