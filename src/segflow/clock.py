@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "now", "utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "now", "parse_iso", "utc"]
 
 
 class Clock(Protocol):
@@ -58,3 +58,9 @@ def utc(value: datetime | None = None) -> datetime:
 def as_utc(value: datetime | None) -> datetime | None:
     """Like :func:`utc`, but None stays None (times read back from a store)."""
     return None if value is None else utc(value)
+
+
+def parse_iso(text: str) -> datetime:
+    """An ISO date or timestamp (``2026-03-01``, ``2026-03-01T08:00:00Z``) in UTC; naive
+    times are UTC. Raises :class:`ValueError` for anything else."""
+    return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))

@@ -63,19 +63,16 @@ def open_project(project: Path | None, *, read_only: bool = False) -> Workspace:
 
 def parse_time(text: str | None, option: str = "--as-of") -> datetime | None:
     """An ISO date or timestamp given to *option* (naive times are UTC); None stays None."""
-    from datetime import datetime
-
-    from segflow.clock import utc
+    from segflow.clock import parse_iso
 
     if text is None:
         return None
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_iso(text)
     except ValueError:
         code = "bad_as_of" if option == "--as-of" else "bad_time"
         raise SegflowError(f"{option} {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T02:00:00Z",
                            code=code) from None
-    return utc(value)
 
 
 def parse_columns(text: str | None) -> list[str] | None:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from segflow.clock import parse_iso
 from segflow.rules.ast import (
     AggFunc,
     Aggregate,
@@ -142,8 +143,7 @@ class _Checker:
                 if isinstance(value, date):
                     return datetime(value.year, value.month, value.day, tzinfo=UTC)
                 if isinstance(value, str):
-                    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-                    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+                    return parse_iso(value)
                 raise TypeError
             if vtype is T.LIST:
                 if isinstance(value, str):
