@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from segflow.errors import LoadError, SchemaError
+from segflow.errors import DefinitionError, LoadError, SchemaError
 from segflow.tags import (
     assign_tags,
     read_id_file,
@@ -123,7 +123,7 @@ def test_remove_by_id_by_source_and_everyone(tiny: Workspace, define: Callable[[
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda ws: assign_tags(ws, "Bad Tag", ["p1"]), SchemaError, "'Bad Tag' is not a tag name"),
+        (lambda ws: assign_tags(ws, "Bad Tag", ["p1"]), DefinitionError, "'Bad Tag' is not a tag name"),
         (lambda ws: assign_tags(ws, "a/b", ["p1"], source="robot"), SchemaError, "unknown tag source 'robot'"),
         (lambda ws: assign_tags(ws, "a/b", ["p1"], expires="soon"), SchemaError,
          "expires: 'soon' is neither a duration"),
@@ -177,7 +177,7 @@ def test_overview_lists_defined_and_assigned_tags(tiny: Workspace, define: Calla
 
 def test_summary_of_an_unknown_tag_suggests_a_close_one(tiny: Workspace) -> None:
     assign_tags(tiny, "crm/key_account", ["p4"], at=T)
-    with pytest.raises(SchemaError, match=r"no tag 'crm/key_acount' is defined or assigned \(did you mean 'crm/key_account'"):
+    with pytest.raises(DefinitionError, match=r"no tag 'crm/key_acount' is defined or assigned \(did you mean 'crm/key_account'"):
         tag_summary(tiny, "crm/key_acount")
 
 
@@ -187,7 +187,7 @@ def test_a_broken_definition_elsewhere_does_not_stop_a_manual_assignment(
     define("other/broken", "kind: sometimes\n")
     assert assign_tags(tiny, "crm/key_account", ["p1"], at=T).added == 1
     define("crm/key_account", "expires: soon\n")
-    with pytest.raises(SchemaError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
+    with pytest.raises(DefinitionError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
         assign_tags(tiny, "crm/key_account", ["p2"], at=T)
 
 

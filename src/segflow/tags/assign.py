@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import LoadError, QueryError, SchemaError
+from segflow.errors import DefinitionError, LoadError, QueryError, SchemaError
 from segflow.identity.store import SOURCE_COL, resolved_for
 from segflow.rules.parse import parse_duration
 from segflow.tags.definition import (
@@ -158,7 +158,7 @@ def _definition(ws: ProjectContext, tag: str) -> TagDefinition | None:
     manual assignment; a broken definition of this very tag does."""
     try:
         definitions = load_tag_definitions(ws.root)
-    except SchemaError as exc:
+    except DefinitionError as exc:
         own = [f"{TAGS_DIR}/{tag}.yaml", f"{TAGS_DIR}/{tag}.yml"]
         if any(line.startswith(tuple(f"{f}:" for f in own)) for line in exc.message.splitlines()):
             raise
@@ -212,7 +212,10 @@ def assign_tags(
         # A mapping id -> value, (id, value) pairs, or a table (model output): per-id values.
         from segflow.tags.custom import members_table
 
-        table = members_table(ids, what="ids:", path="ids")
+        try:
+            table = members_table(ids, what="ids:", path="ids")
+        except DefinitionError as exc:  # here the table is an argument, not a tag function's output
+            raise SchemaError(exc.message, code=exc.code, path=exc.path) from None
         for pid, row_value in zip(table.column("profile_id").to_pylist(), table.column("value").to_pylist()):
             if pid is None or not str(pid).strip():
                 raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError, SchemaError
 from segflow.tags.definition import check_tag_name, load_tag_definitions
 from segflow.tags.refresh import tag_history
 
@@ -98,7 +98,7 @@ def tag_summary(ws: ProjectContext, tag: str, *, at: datetime | None = None, top
 
         close = difflib.get_close_matches(tag, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SchemaError(f"no tag {tag!r} is defined or assigned{hint}", code="unknown_tag", path=tag)
+        raise DefinitionError(f"no tag {tag!r} is defined or assigned{hint}", code="unknown_tag", path=tag)
     params = [tag, when, when]
     members = con.execute(f"SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND {_ACTIVE}",
                           params).fetchall()[0][0]
@@ -178,7 +178,7 @@ def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = N
     rows = [dict(zip(cols, r)) for r in cursor.fetchall()]
     try:
         labels = {name: d.label for name, d in load_tag_definitions(ws.root).items()}
-    except SchemaError:  # a broken file does not hide what the profile carries
+    except DefinitionError:  # a broken file does not hide what the profile carries
         labels = {}
     for row in rows:
         row["label"] = labels.get(row["tag"], "")
