@@ -4,7 +4,9 @@
   adapter's raw connection (``.con`` / ``._con``), writes BEGIN/COMMIT/ROLLBACK or
   declares warehouse tables (``CREATE TABLE`` / ``ALTER TABLE``; temporary tables aside);
 * domain packages import neither ``segflow.cli`` nor ``segflow.workspace`` (the façade
-  and the command line sit on top of them, never below).
+  and the command line sit on top of them, never below);
+* no error message outside ``cli/`` names a command-line flag (``--columns``): the same
+  error reaches the Python API, and the CLI adds its flags as hints (``segflow.cli.errors``).
 
 ``generate/`` is the one exception to the first rule: it computes the synthetic shop in
 an in-memory DuckDB of its own and writes files; it never opens a project's warehouse.
@@ -110,12 +112,50 @@ def layering_violations(src: Path = SRC) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+#: A command-line flag in a message: ``--columns``, ``--by``, ``--file-format``.
+_FLAG = re.compile(r"--[a-z]")
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _error_calls(tree: ast.AST) -> list[ast.Call]:
+    """Calls that make an error: every raised call (``raise QueryError(...)``, ``raise _fail(...)``)
+    and every call of a class named ``...Error`` (``return SchemaError(...)``)."""
+    raised = {id(n.exc) for n in ast.walk(tree) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)}
+    return [n for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and (id(n) in raised or _callee(n).endswith("Error"))]
+
+
+def flag_violations(src: Path = SRC) -> list[str]:
+    problems = []
+    for path in _modules(src):
+        if _top(path, src) == "cli":
+            continue
+        rel = path.relative_to(src)
+        for call in _error_calls(ast.parse(path.read_text(encoding="utf-8"))):
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                for line, text in _strings(arg):
+                    found = _FLAG.search(text)
+                    if found:
+                        flag = re.match(r"--[\w-]+", text[found.start():]).group(0)  # type: ignore[union-attr]
+                        problems.append(f"{rel}:{line}: {_callee(call)}(...) names the flag {flag} "
+                                        "(name the thing; the CLI adds the flag as a hint in cli/errors.py)")
+    return list(dict.fromkeys(problems))
+
+
 def test_only_the_warehouse_adapter_touches_the_engine() -> None:
     assert engine_violations() == []
 
 
 def test_domain_packages_import_neither_cli_nor_workspace() -> None:
     assert layering_violations() == []
+
+
+def test_no_error_message_outside_the_cli_names_a_flag() -> None:
+    assert flag_violations() == []
 
 
 @pytest.mark.parametrize("source, rule", [
@@ -125,9 +165,28 @@ def test_domain_packages_import_neither_cli_nor_workspace() -> None:
     ("def f(wh):\n    wh.execute(f'ALTER TABLE {t} ADD COLUMN x INT')\n", engine_violations),
     ("from segflow.workspace import Workspace\n", layering_violations),
     ("from segflow.cli.output import to_json\n", layering_violations),
-], ids=["duckdb", "raw-connection", "commit", "ddl", "workspace", "cli"])
+    ("def f(c):\n    raise QueryError(f'--columns: no column {c!r}', code='unknown_column')\n", flag_violations),
+    ("def f():\n    return SchemaError('use ' + '--by TYPE VALUE')\n", flag_violations),
+    ("def f(m):\n    raise _fail(m or 'pass --file-format csv')\n", flag_violations),
+], ids=["duckdb", "raw-connection", "commit", "ddl", "workspace", "cli", "flag-raised", "flag-built", "flag-helper"])
 def test_the_checks_catch_a_violation(tmp_path: Path, source: str, rule: Callable[[Path], list[str]]) -> None:
     pkg = tmp_path / "segflow" / "segments"
     pkg.mkdir(parents=True)
     (pkg / "bad.py").write_text(source, encoding="utf-8")
     assert len(rule(tmp_path / "segflow")) == 1
+
+
+def test_the_flag_check_spares_docstrings_comments_and_the_cli(tmp_path: Path) -> None:
+    pkg = tmp_path / "segflow"
+    (pkg / "segments").mkdir(parents=True)
+    (pkg / "cli").mkdir()
+    (pkg / "segments" / "ok.py").write_text(
+        '"""Run ``segflow segment members --columns email``."""\n\n'
+        "def f(c):\n"
+        '    """What ``--columns`` asks for."""\n'
+        "    # the CLI's --columns\n"
+        "    shown = '--columns'\n"
+        "    raise QueryError(f'profiles has no column {c!r}', code='unknown_column')\n", encoding="utf-8")
+    (pkg / "cli" / "ok.py").write_text("def f():\n    raise SegflowError('--to needs --format csv')\n",
+                                       encoding="utf-8")
+    assert flag_violations(pkg) == []

@@ -11,12 +11,14 @@ the CLI, the Python API and (later) the HTTP API, and each face adds its own hin
     ├── ProjectError            no project here, bad segflow.yaml
     ├── SchemaError             unknown or conflicting attribute types
     ├── LoadError               a file that cannot be loaded at all
-    ├── QueryError              a refused or failing query, an unknown column, a read-only project
+    ├── QueryError              a refused or failing query, an unknown column, a read-only project,
+    │                           a bad argument of a call (an export format, a tag source, value or expiry)
     ├── StateError              the state store (migrations, connection)
     ├── GenerateError           bad generator parameters
     ├── IdentityError           an unknown profile or identifier, a merge that cannot be undone
     ├── RuleError               a rule that cannot run (``problems``: every error, each with its path)
-    └── DefinitionError         a segment, tag or trait definition that cannot be used
+    └── DefinitionError         a segment, tag or trait definition that cannot be used (a bad file,
+        │                       an unusable rule, SQL or function), or one that does not exist
         └── DefinitionsError    several definitions with problems (``problems``: each one)
 
 The CLI prints ``Error: <message>`` and exits 1 for any of them (``--debug`` shows
@@ -133,7 +135,8 @@ class RuleError(SegflowError):
 
 
 class DefinitionError(SegflowError):
-    """A definition file (segment, tag, trait) that cannot be used; names file and path."""
+    """A definition (segment, tag, trait, tag template) that cannot be used or does not exist;
+    names the file and the path in it, or the unknown name."""
 
     code = "invalid_definition"
 

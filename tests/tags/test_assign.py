@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from segflow.errors import LoadError, SchemaError
+from segflow.errors import DefinitionError, IdentityError, LoadError, QueryError
 from segflow.tags import (
     assign_tags,
     read_id_file,
@@ -123,13 +123,13 @@ def test_remove_by_id_by_source_and_everyone(tiny: Workspace, define: Callable[[
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda ws: assign_tags(ws, "Bad Tag", ["p1"]), SchemaError, "'Bad Tag' is not a tag name"),
-        (lambda ws: assign_tags(ws, "a/b", ["p1"], source="robot"), SchemaError, "unknown tag source 'robot'"),
-        (lambda ws: assign_tags(ws, "a/b", ["p1"], expires="soon"), SchemaError,
+        (lambda ws: assign_tags(ws, "Bad Tag", ["p1"]), DefinitionError, "'Bad Tag' is not a tag name"),
+        (lambda ws: assign_tags(ws, "a/b", ["p1"], source="robot"), QueryError, "unknown tag source 'robot'"),
+        (lambda ws: assign_tags(ws, "a/b", ["p1"], expires="soon"), QueryError,
          "expires: 'soon' is neither a duration"),
-        (lambda ws: assign_tags(ws, "a/b", [""]), SchemaError, "profile id '' is not a non-empty text"),
+        (lambda ws: assign_tags(ws, "a/b", [""]), QueryError, "profile id '' is not a non-empty text"),
         (lambda ws: assign_tags(ws, "a/b", file="/nonexistent/ids.csv"), LoadError, "/nonexistent/ids.csv: no such file"),
-        (lambda ws: remove_tags(ws, "a/b", ["p1"], everyone=True), SchemaError, "give ids, a file, or everyone"),
+        (lambda ws: remove_tags(ws, "a/b", ["p1"], everyone=True), QueryError, "give ids, a file, or everyone"),
     ],
     ids=["bad-name", "bad-source", "bad-expiry", "empty-id", "no-file", "ids-and-everyone"],
 )
@@ -153,7 +153,7 @@ def test_bad_calls_are_refused_and_write_nothing(tiny: Workspace, call: Callable
 )
 def test_bad_id_files_name_the_line(tiny: Workspace, write: Callable[[str, str], Path], text: str, message: str) -> None:
     path = write("ids.csv", text)
-    with pytest.raises((LoadError, SchemaError)) as info:
+    with pytest.raises((LoadError, QueryError)) as info:
         assign_tags(tiny, "a/b", file=path)
     assert str(info.value).startswith(str(path)) and message in str(info.value)
     assert assignments(tiny) == {}
@@ -177,7 +177,7 @@ def test_overview_lists_defined_and_assigned_tags(tiny: Workspace, define: Calla
 
 def test_summary_of_an_unknown_tag_suggests_a_close_one(tiny: Workspace) -> None:
     assign_tags(tiny, "crm/key_account", ["p4"], at=T)
-    with pytest.raises(SchemaError, match=r"no tag 'crm/key_acount' is defined or assigned \(did you mean 'crm/key_account'"):
+    with pytest.raises(DefinitionError, match=r"no tag 'crm/key_acount' is defined or assigned \(did you mean 'crm/key_account'"):
         tag_summary(tiny, "crm/key_acount")
 
 
@@ -187,7 +187,7 @@ def test_a_broken_definition_elsewhere_does_not_stop_a_manual_assignment(
     define("other/broken", "kind: sometimes\n")
     assert assign_tags(tiny, "crm/key_account", ["p1"], at=T).added == 1
     define("crm/key_account", "expires: soon\n")
-    with pytest.raises(SchemaError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
+    with pytest.raises(DefinitionError, match=r"tags/crm/key_account.yaml: expires: 'soon' is not a duration"):
         assign_tags(tiny, "crm/key_account", ["p2"], at=T)
 
 
@@ -195,10 +195,10 @@ def test_values_of_a_manual_tag_are_checked(tiny: Workspace, define: Callable[[s
                                             write: Callable[[str, str], Path]) -> None:
     define("crm/tier", "values: [gold, silver]\n")
     assert assign_tags(tiny, "crm/tier", ["p1"], value="gold", at=T).added == 1
-    with pytest.raises(SchemaError, match=r"value: 'platinum' is not a value of tag crm/tier \(values: gold, silver\)"):
+    with pytest.raises(QueryError, match=r"value: 'platinum' is not a value of tag crm/tier \(values: gold, silver\)"):
         assign_tags(tiny, "crm/tier", ["p2"], value="platinum", at=T)
     path = write("tiers.csv", "profile_id,value\np2,silver\np3,bronze\n")
-    with pytest.raises(SchemaError, match=r"tiers.csv:3: value: 'bronze' is not a value of tag crm/tier"):
+    with pytest.raises(QueryError, match=r"tiers.csv:3: value: 'bronze' is not a value of tag crm/tier"):
         assign_tags(tiny, "crm/tier", file=path, at=T)
     assert set(assignments(tiny)) == {("p1", "crm/tier", "manual")}
 
@@ -217,7 +217,7 @@ def test_members_and_a_profile_s_tags(tiny: Workspace, define: Callable[[str, st
     rows = profile_tags(tiny, "p1", at=T)
     assert [(r["tag"], r["label"], r["value"], r["source"]) for r in rows] == [
         ("crm/key_account", "", None, "manual"), ("crm/tier", "客户等级", "gold", "manual")]
-    with pytest.raises(SchemaError, match="no profile 'nobody'"):
+    with pytest.raises(IdentityError, match="no profile 'nobody'"):
         profile_tags(tiny, "nobody")
 
 

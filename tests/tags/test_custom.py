@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.tags import check_tag_sql, refresh_tags, tag_function
 from segflow.tags.custom import render_tag_sql, resolve_function
 from segflow.workspace import Workspace
@@ -38,7 +38,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("sql", "code", "message"), REFUSED, ids=[r[1] + f"-{i}" for i, r in enumerate(REFUSED)])
 def test_unsafe_or_wrong_sql_is_refused(sql: str, code: str, message: str) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         check_tag_sql(sql)
     assert info.value.code == code
     assert message in str(info.value)
@@ -155,7 +155,7 @@ def test_module_function_from_the_project_folder(tiny: Workspace, define: Callab
 def test_unknown_functions_are_refused_before_anything_runs(tiny: Workspace, define: Callable[[str, str], Path],
                                                            ref: str, message: str) -> None:
     define("py/bad", f"python: {ref}\n")
-    with pytest.raises(SchemaError, match=message) as info:
+    with pytest.raises(DefinitionError, match=message) as info:
         refresh_tags(tiny, as_of=T)
     assert str(info.value).startswith("tags/py/bad.yaml: python: ") and "python: python:" not in str(info.value)
     assert assignments(tiny) == {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.tags import check_tag_name, load_tag_definitions, parse_tag
 from segflow.tags.definition import refresh_order
 
@@ -26,7 +26,7 @@ def test_good_names(name: str) -> None:
                          ids=["empty", "upper", "double-slash", "leading-slash", "trailing-slash", "space", "star",
                               "underscore-first", "chinese", "too-long", "number"])
 def test_bad_names(name: object) -> None:
-    with pytest.raises(SchemaError, match="is not a tag name") as info:
+    with pytest.raises(DefinitionError, match="is not a tag name") as info:
         check_tag_name(name)
     assert info.value.code == "bad_tag_name"
 
@@ -82,7 +82,7 @@ def test_sources_and_what_rules_use() -> None:
          "empty-cases", "duplicate-case", "bad-case", "empty-any-in-case", "sql-write", "self-reference", "not-a-mapping"],
 )
 def test_problems_name_file_and_path(data: object, code: str, message: str) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         parse_tag(data, "g/t", file="t.yaml")
     assert info.value.code == code
     assert str(info.value).startswith(message), str(info.value)
@@ -92,7 +92,7 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
     write(tmp_path, "a.yaml", "kind: sometimes\nschedule: nope\n")
     write(tmp_path, "b.yaml", "rule: [unclosed\n")
     write(tmp_path, "Bad Name.yaml", "description: x\n")
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         load_tag_definitions(tmp_path)
     lines = str(info.value).splitlines()
     assert lines[0].startswith("tags/Bad Name.yaml: name: 'Bad Name' is not a tag name")
@@ -105,7 +105,7 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
 def test_two_files_defining_one_tag_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "x/y.yaml", "description: one\n")
     write(tmp_path, "other.yaml", "name: x/y\n")
-    with pytest.raises(SchemaError, match=r"tags/x/y.yaml: name: tag x/y is also defined in tags/other.yaml"):
+    with pytest.raises(DefinitionError, match=r"tags/x/y.yaml: name: tag x/y is also defined in tags/other.yaml"):
         load_tag_definitions(tmp_path)
 
 
@@ -113,7 +113,7 @@ def test_a_cycle_of_tags_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", "rule: {tag: b}\n")
     write(tmp_path, "b.yaml", "rule: {tag: c}\n")
     write(tmp_path, "c.yaml", "rule: {not: {tag: a}}\n")
-    with pytest.raises(SchemaError, match=r"tags/a.yaml: rule: tags refer to each other in a cycle: a → b → c → a") as info:
+    with pytest.raises(DefinitionError, match=r"tags/a.yaml: rule: tags refer to each other in a cycle: a → b → c → a") as info:
         load_tag_definitions(tmp_path)
     assert info.value.code == "tag_cycle"
 

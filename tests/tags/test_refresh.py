@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segflow
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.tags import assign_tags, refresh_tags, tag_function, tag_history
 from segflow.workspace import Workspace
 
@@ -23,7 +23,7 @@ def test_a_rule_failing_its_check_is_refused_with_its_path_and_nothing_runs(
 ) -> None:
     define("member/vip", "rule: {attr: member_level, eq: vip}\n")
     define("geo/bad", "rule:\n  all:\n    - {attr: cty, eq: Beijing}\n    - {trait: nope, gte: 1}\n")
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         refresh_tags(tiny, as_of=T)
     lines = str(info.value).splitlines()
     assert lines[0] == "tags/geo/bad.yaml: rule.all[0].attr: unknown attribute 'cty' of profiles (did you mean 'city'?)"
@@ -35,7 +35,7 @@ def test_a_rule_failing_its_check_is_refused_with_its_path_and_nothing_runs(
 
 def test_unknown_names_and_read_only_workspaces_are_refused(tiny: Workspace, define: Callable[[str, str], Path]) -> None:
     define("member/vip", "rule: {attr: member_level, eq: vip}\n")
-    with pytest.raises(SchemaError, match=r"no tag 'member/vipp' in tags/ \(tags: member/vip\)"):
+    with pytest.raises(DefinitionError, match=r"no tag 'member/vipp' in tags/ \(tags: member/vip\)"):
         refresh_tags(tiny, ["member/vipp"])
     tiny.close()
     with segflow.open(tiny.root, read_only=True) as ro, pytest.raises(segflow.errors.QueryError, match="read-only"):

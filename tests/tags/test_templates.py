@@ -128,5 +128,5 @@ def test_installing_into_a_project_without_the_data_reports_the_missing_attribut
 
 
 def test_unknown_template_is_refused(project: Workspace) -> None:
-    with pytest.raises(segflow.errors.SchemaError, match=r"no tag template 'fintech' \(templates: b2b, ecommerce"):
+    with pytest.raises(segflow.errors.DefinitionError, match=r"no tag template 'fintech' \(templates: b2b, ecommerce"):
         install_templates(project, "fintech")

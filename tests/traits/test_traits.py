@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segflow
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.traits import (
     TraitKind,
     last_refresh,
@@ -333,7 +333,7 @@ def test_invalid_trait_fails_the_whole_refresh_and_leaves_the_table(refreshed: t
     ws, _ = refreshed
     before, state_before = table(ws), last_refresh(ws)
     write_traits(ws.root, {"open_rate": "kind: ratio\nnumerator: a\ndenominator: b\nwithin: 7days\n"})
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         refresh_traits(ws, as_of=utc("2026-04-01T00:00:00"))
     assert info.value.message == (
         "traits/open_rate.yaml: within: '7days' is not a duration (an integer and min, h, d or w: 90min, 12h, 7d, 2w)"
@@ -394,7 +394,7 @@ def test_refresh_by_name_recomputes_a_changed_definition(refreshed: tuple[Worksp
 
 
 def test_refresh_unknown_name(shop: Workspace) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         refresh_traits(shop, names=["nope"])
     assert info.value.code == "unknown_trait" and info.value.path == "nope"
     assert info.value.message.startswith("no trait 'nope' in traits/ (traits: avg_order, avg_price,")
@@ -500,7 +500,7 @@ def test_invalid_definition_is_reported_with_file_and_path(tmp_path: Path, text:
     root = tmp_path / "p"
     (root / "traits").mkdir(parents=True)
     (root / "traits" / "t.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         load_trait_definitions(root)
     assert info.value.message == f"traits/t.yaml: {message}"
     assert info.value.path == path
@@ -520,7 +520,7 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
     }
     for name, text in files.items():
         (root / "traits" / name).write_text(text, encoding="utf-8")
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         load_trait_definitions(root)
     lines = info.value.message.splitlines()
     assert lines[0] == "traits/Bad-Name.yaml: 'Bad-Name' is not a trait name (lower-case letters, digits and _, " \
@@ -540,7 +540,7 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
 def test_parse_trait_directly() -> None:
     trait = parse_trait({"kind": "first", "event": "signup"}, name="signed_up_at")
     assert trait.type.value == "timestamp" and trait.window_text == "all history"
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(DefinitionError) as info:
         parse_trait({"kind": "first", "event": "signup", "within": "x"}, name="s", file="traits/s.yaml")
     assert info.value.message.startswith("traits/s.yaml: within: 'x' is not a duration")
 
@@ -553,7 +553,7 @@ def test_a_window_longer_than_history_has_no_lower_bound() -> None:
 def test_declared_order_columns_are_accepted_at_refresh(shop: Workspace) -> None:
     shop.declare("orders", "coupon_value", "number")
     write_traits(shop.root, {"coupon_total": "kind: sum\nsource: orders\nprop: coupon_value\n"})
-    with pytest.raises(SchemaError):  # the built-in columns only
+    with pytest.raises(DefinitionError):  # the built-in columns only
         load_trait_definitions(shop.root)
     summary = refresh_traits(shop, as_of=T)
     assert summary["traits"]["coupon_total"]["type"] == "number"

@@ -19,7 +19,10 @@ HINTS: dict[str, str] = {
     "no_project": "run `segflow init DIR`, or pass --project DIR (or set $SEGFLOW_PROJECT)",
     "LoadError.bad_format": "name the format with --file-format csv|jsonl|parquet",
     "no_profile": "give a profile id, or --by TYPE VALUE",
-    "unknown_column": "--columns lists the columns of profiles (segflow schema show profiles)",
+    # QueryError only: a rule's, a trait's or an id file's unknown column is not about --columns.
+    "QueryError.unknown_column": "--columns takes columns of profiles (see them with `segflow schema show profiles`)",
+    "QueryError.bad_format": "choose the export format with --format (see `segflow segment export --help`)",
+    "QueryError.bad_columns": "--columns goes with --format csv, parquet or json; drop it for a platform format",
 }
 
 

@@ -90,7 +90,7 @@ def explain_person(ctx: ProjectContext, ident: str) -> Explanation:
         elif holders > opts.junk_cap:
             reason = f"junk: on {holders} records (cap {opts.junk_cap})"
         elif source in pinned:
-            reason = "record pinned apart (--undo-merge)"
+            reason = "record pinned apart (merge undone)"
         if reason is None:
             usable.append((source, type_, value))
         else:

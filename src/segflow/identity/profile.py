@@ -61,7 +61,7 @@ def find_person(ctx: ProjectContext, ident: str | None = None, *, by: tuple[str,
     ensure_identity_tables(wh)
     if by is None:
         if ident is None:
-            raise IdentityError("give a profile id, or --by TYPE VALUE", code="no_profile")
+            raise IdentityError("give a profile id, or an identifier (type and value) to find the person by", code="no_profile")
         found = wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
         if found is None and wh.scalar("SELECT count(*) FROM profiles WHERE profile_id = ?", [ident]):
             found = ident  # loaded but not resolved yet: the record is its own file

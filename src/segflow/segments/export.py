@@ -127,11 +127,11 @@ def export_members(ws: ProjectContext, name: str, path: str | Path, *, fmt: str 
                    columns: list[str] | None = None) -> ExportResult:
     """Write *name*'s members to *path* in *fmt* (see the module doc)."""
     if fmt not in FORMATS:
-        raise QueryError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}", code="bad_format")
+        raise QueryError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}", code="bad_format")
     if fmt in ("customer-match", "meta"):
         if columns:
-            raise QueryError(f"--columns cannot be used with --format {fmt} (the platform fixes the columns)",
-                             code="bad_columns")
+            raise QueryError(f"columns cannot be chosen for the platform format {fmt!r} "
+                             "(the platform fixes the columns)", code="bad_columns")
         table, total, missing = audience_table(ws, name, platform="google" if fmt == "customer-match" else "meta")
         write_table(table, path, "csv")
         return ExportResult(str(path), fmt, table.num_rows, total, missing)

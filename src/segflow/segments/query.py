@@ -46,7 +46,7 @@ def members(ws: ProjectContext, name: str, *, columns: list[str] | None = None, 
     cols = list(columns or [])
     for c in cols:
         if c not in available or c.startswith("_"):
-            raise QueryError(f"--columns: profiles has no column {c!r}", code="unknown_column", path=c)
+            raise QueryError(f"profiles has no column {c!r}", code="unknown_column", path=c)
     picked = "".join(f", p.{quote_ident(c)}" for c in cols)
     query = (f"SELECT m.profile_id, m.entered_at{picked} FROM {MEMBERS_TABLE} m "
              f"LEFT JOIN profiles p USING (profile_id) WHERE m.segment = ? ORDER BY m.profile_id")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import LoadError, QueryError, SchemaError
+from segflow.errors import DefinitionError, LoadError, QueryError
 from segflow.identity.store import SOURCE_COL, resolved_for
 from segflow.rules.parse import parse_duration
 from segflow.tags.definition import (
@@ -77,7 +77,10 @@ def _utc(value: datetime | None) -> datetime:
 
 
 def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:
-    """An expiry: None, a datetime, an ISO date/time text, or a duration (``30d``) after *start*."""
+    """An expiry: None, a datetime, an ISO date/time text, or a duration (``30d``) after *start*.
+
+    Anything else raises :class:`QueryError` (code ``bad_expiry``) at *path*: an expiry is
+    an argument of the call (or a cell of its id file), not part of a tag's definition."""
     if expires is None or expires == "":
         return None
     if isinstance(expires, datetime):
@@ -92,8 +95,8 @@ def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> dat
             return _utc(datetime.fromisoformat(expires.strip().replace("Z", "+00:00")))
         except ValueError:
             pass
-    raise SchemaError(f"{path}: {expires!r} is neither a duration (30d, 12h, 2w) nor an ISO date/time",
-                      code="bad_expiry", path=path)
+    raise QueryError(f"{path}: {expires!r} is neither a duration (30d, 12h, 2w) nor an ISO date/time",
+                     code="bad_expiry", path=path)
 
 
 def read_id_file(path: str | Path) -> list[tuple[str, str | None, str | None, int]]:
@@ -148,8 +151,8 @@ def read_id_file(path: str | Path) -> list[tuple[str, str | None, str | None, in
 
 def _check_source(source: str) -> str:
     if source not in SOURCES:
-        raise SchemaError(f"unknown tag source {source!r} (sources: {', '.join(SOURCES)})", code="bad_source",
-                          path="source")
+        raise QueryError(f"unknown tag source {source!r} (sources: {', '.join(SOURCES)})", code="bad_source",
+                         path="source")
     return source
 
 
@@ -158,7 +161,7 @@ def _definition(ws: ProjectContext, tag: str) -> TagDefinition | None:
     manual assignment; a broken definition of this very tag does."""
     try:
         definitions = load_tag_definitions(ws.root)
-    except SchemaError as exc:
+    except DefinitionError as exc:
         own = [f"{TAGS_DIR}/{tag}.yaml", f"{TAGS_DIR}/{tag}.yml"]
         if any(line.startswith(tuple(f"{f}:" for f in own)) for line in exc.message.splitlines()):
             raise
@@ -188,6 +191,11 @@ def assign_tags(
     default: the tag definition's ``expires:``, else never); *at* the assignment time
     (default now). Assigning again updates the value and expiry (a changed value also
     restamps ``assigned_at``). All in one transaction.
+
+    A bad tag name, or a broken definition of this very tag, raises
+    :class:`DefinitionError`; a bad argument (source, expiry, value, id) raises
+    :class:`QueryError`, as does a read-only workspace; an unreadable id file raises
+    :class:`LoadError`.
     """
     check_tag_name(tag, path="tag")
     _check_source(source)
@@ -202,8 +210,8 @@ def assign_tags(
 
     def check_value(v: str | None, where: str) -> str | None:
         if v is not None and allowed and v not in allowed:
-            raise SchemaError(f"{where}: {v!r} is not a value of tag {tag} (values: {', '.join(allowed)})",
-                              code="bad_tag_value", path=where)
+            raise QueryError(f"{where}: {v!r} is not a value of tag {tag} (values: {', '.join(allowed)})",
+                             code="bad_tag_value", path=where)
         return v
 
     check_value(None if value is None else str(value), "value")
@@ -212,16 +220,19 @@ def assign_tags(
         # A mapping id -> value, (id, value) pairs, or a table (model output): per-id values.
         from segflow.tags.custom import members_table
 
-        table = members_table(ids, what="ids:", path="ids")
+        try:
+            table = members_table(ids, what="ids:", path="ids")
+        except DefinitionError as exc:  # here the table is an argument, not a tag function's output
+            raise QueryError(exc.message, code=exc.code, path=exc.path) from None
         for pid, row_value in zip(table.column("profile_id").to_pylist(), table.column("value").to_pylist()):
             if pid is None or not str(pid).strip():
-                raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
+                raise QueryError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
             chosen = row_value if row_value is not None else (None if value is None else str(value))
             rows.append((str(pid).strip(), check_value(chosen, "value"), base_expiry))
         ids = None
     for pid in ids or ():
         if not isinstance(pid, str) or not pid.strip():
-            raise SchemaError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
+            raise QueryError(f"profile id {pid!r} is not a non-empty text", code="bad_id", path="ids")
         rows.append((pid.strip(), None if value is None else str(value), base_expiry))
     if file is not None:
         for pid, row_value, row_expires, line in read_id_file(file):
@@ -347,7 +358,7 @@ def remove_tags(
     if ws.read_only:
         raise QueryError("cannot remove tags: the workspace is open read-only", code="read_only")
     if everyone and (ids or file):
-        raise SchemaError("give ids, a file, or everyone, not both", code="bad_arguments", path="ids")
+        raise QueryError("give ids, a file, or everyone, not both", code="bad_arguments", path="ids")
     sources = "" if source is None else " AND source = ?"
     params: list[Any] = [tag] + ([] if source is None else [source])
     con = ws.warehouse

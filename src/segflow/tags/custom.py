@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -83,8 +83,8 @@ def _allowed_tables() -> set[str]:
     return set(KINDS) | set(_SYSTEM)
 
 
-def _fail(message: str, code: str = "bad_sql") -> SchemaError:
-    return SchemaError(message, code=code, path="sql")
+def _fail(message: str, code: str = "bad_sql") -> DefinitionError:
+    return DefinitionError(message, code=code, path="sql")
 
 
 def _parse(sql: str) -> exp.Query:
@@ -111,7 +111,7 @@ def _parse(sql: str) -> exp.Query:
 def check_tag_sql(sql: str) -> list[str]:
     """Check that *sql* is one read-only SELECT over warehouse tables; return its output columns.
 
-    Raises :class:`SchemaError` (``path`` ``sql``) naming what is refused.
+    Raises :class:`DefinitionError` (``path`` ``sql``) naming what is refused.
     """
     from sqlglot import exp
 
@@ -221,21 +221,23 @@ def resolve_function(ref: str, root: Path | None = None) -> TagFunction:
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         known = ", ".join(sorted(_FUNCTIONS)) or "none registered"
-        raise SchemaError(f"python: {ref!r} is neither a registered tag function ({known}) nor module:function",
-                          code="unknown_function", path="python")
+        raise DefinitionError(f"python: {ref!r} is neither a registered tag function ({known}) nor module:function",
+                              code="unknown_function", path="python")
     added = root is not None and str(root) not in sys.path
     if added:
         sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SchemaError(f"python: cannot import {module_name!r}: {exc}", code="unknown_function", path="python") from None
+        raise DefinitionError(f"python: cannot import {module_name!r}: {exc}", code="unknown_function",
+                              path="python") from None
     finally:
         if added:
             sys.path.remove(str(root))
     fn = getattr(module, attr, None)
     if not callable(fn):
-        raise SchemaError(f"python: {module_name} has no function {attr!r}", code="unknown_function", path="python")
+        raise DefinitionError(f"python: {module_name} has no function {attr!r}", code="unknown_function",
+                              path="python")
     if ref not in _FUNCTIONS and attr in _FUNCTIONS:  # the import may have registered it under its own name
         return _FUNCTIONS[attr]
     return fn  # type: ignore[no-any-return]
@@ -248,7 +250,10 @@ def run_tag_function(fn: TagFunction, ws: ProjectContext, as_of: datetime, *, na
 
 def members_table(result: Any, *, what: str = "got", path: str = "python") -> pa.Table:
     """Profile ids, ``(profile_id, value)`` pairs, ``{id: value}``, or an Arrow table / pandas
-    DataFrame with ``profile_id`` (and ``value``) → an Arrow table ``profile_id, value`` (text)."""
+    DataFrame with ``profile_id`` (and ``value``) → an Arrow table ``profile_id, value`` (text).
+
+    Anything else raises :class:`DefinitionError` (code ``bad_function_result``): a tag
+    function's output is part of its tag's definition."""
     import pyarrow as pa
 
     if hasattr(result, "to_arrow") and not isinstance(result, pa.Table):  # polars and the like
@@ -257,8 +262,8 @@ def members_table(result: Any, *, what: str = "got", path: str = "python") -> pa
         result = pa.Table.from_pandas(result, preserve_index=False)
     if isinstance(result, pa.Table):
         if "profile_id" not in result.column_names:
-            raise SchemaError(f"{what} a table without profile_id (columns: {', '.join(result.column_names)})",
-                              code="bad_function_result", path=path)
+            raise DefinitionError(f"{what} a table without profile_id (columns: {', '.join(result.column_names)})",
+                                  code="bad_function_result", path=path)
         ids = result.column("profile_id").cast(pa.string())
         values = (result.column("value").cast(pa.string()) if "value" in result.column_names
                   else pa.nulls(len(ids), pa.string()))
@@ -272,8 +277,8 @@ def members_table(result: Any, *, what: str = "got", path: str = "python") -> pa
         elif isinstance(item, (str, int)):
             pid, value = item, None
         else:
-            raise SchemaError(f"{what} {item!r}; expected profile ids or (profile_id, value) pairs",
-                              code="bad_function_result", path=path)
+            raise DefinitionError(f"{what} {item!r}; expected profile ids or (profile_id, value) pairs",
+                                  code="bad_function_result", path=path)
         ids_out.append(None if pid is None else str(pid))
         values_out.append(None if value is None else str(value))
     return pa.table({"profile_id": pa.array(ids_out, pa.string()), "value": pa.array(values_out, pa.string())})

@@ -27,7 +27,7 @@ How a tag gets its members (``source``):
   journeys, never computed.
 
 :func:`load_tag_definitions` parses every file and raises one
-:class:`~segflow.errors.SchemaError` listing every problem, each as ``file: path:
+:class:`~segflow.errors.DefinitionError` listing every problem, each as ``file: path:
 message``, so nothing half-understood is ever refreshed.
 """
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.rules.ast import SegmentRef, Tag, Trait, walk
 from segflow.rules.errors import Problem, RuleError
 from segflow.rules.parse import parse_duration, parse_rule
@@ -66,9 +66,9 @@ _KINDS = ("static", "dynamic")
 
 
 def check_tag_name(name: Any, *, path: str | None = None) -> str:
-    """*name* if it is a valid tag name, else :class:`SchemaError` (code ``bad_tag_name``)."""
+    """*name* if it is a valid tag name, else :class:`DefinitionError` (code ``bad_tag_name``)."""
     if not isinstance(name, str) or len(name) > 200 or not _NAME.match(name):
-        raise SchemaError(
+        raise DefinitionError(
             f"{name!r} is not a tag name (lower-case segments of letters, digits, _ and -, separated by /, "
             "e.g. lifecycle/churn_risk)",
             code="bad_tag_name",
@@ -183,7 +183,7 @@ class _TagParser:
         name = data.get("name", default_name)
         try:
             check_tag_name(name)
-        except SchemaError as exc:
+        except DefinitionError as exc:
             self.fail("name", exc.code, exc.message + ("" if "name" in data else "; rename the file or give name:"))
             return None
         kind = data.get("kind", "dynamic")
@@ -254,7 +254,7 @@ class _TagParser:
 
             try:
                 check_tag_sql(sql)
-            except SchemaError as exc:
+            except DefinitionError as exc:
                 self.fail("sql", exc.code, exc.message)
         source = {"rule": "rule", "cases": "rule", "sql": "sql", "python": "python"}.get(methods[0]) if methods else "manual"
         if name in tags:
@@ -288,10 +288,10 @@ def parse_tag(data: Any, name: str, *, file: str = "") -> TagDefinition:
     return tag
 
 
-def _error(problems: list[tuple[str, Problem]]) -> SchemaError:
+def _error(problems: list[tuple[str, Problem]]) -> DefinitionError:
     lines = [f"{file}: {p.path}: {p.message}" if p.path else f"{file}: {p.message}" for file, p in problems]
     file, first = problems[0]
-    return SchemaError("\n".join(lines), code=first.code, path=f"{file}: {first.path}" if first.path else file)
+    return DefinitionError("\n".join(lines), code=first.code, path=f"{file}: {first.path}" if first.path else file)
 
 
 def _default_name(path: Path, folder: Path) -> str:
@@ -302,7 +302,7 @@ def _default_name(path: Path, folder: Path) -> str:
 def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
     """Every tag defined under ``root/tags/`` (``*.yaml``/``*.yml``, folders included), by name.
 
-    Raises :class:`SchemaError` listing every problem of every file (YAML errors, unknown
+    Raises :class:`DefinitionError` listing every problem of every file (YAML errors, unknown
     keys, bad names, rule shape errors, unsafe SQL, two files defining one tag, tags
     referring to each other in a cycle). Names used by rules are not checked against
     the warehouse here; :func:`segflow.tags.refresh_tags` does that before running.

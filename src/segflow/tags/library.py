@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError, IdentityError
 from segflow.tags.definition import check_tag_name, load_tag_definitions
 from segflow.tags.refresh import tag_history
 
@@ -98,7 +98,7 @@ def tag_summary(ws: ProjectContext, tag: str, *, at: datetime | None = None, top
 
         close = difflib.get_close_matches(tag, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SchemaError(f"no tag {tag!r} is defined or assigned{hint}", code="unknown_tag", path=tag)
+        raise DefinitionError(f"no tag {tag!r} is defined or assigned{hint}", code="unknown_tag", path=tag)
     params = [tag, when, when]
     members = con.execute(f"SELECT count(DISTINCT profile_id) FROM tag_assignments WHERE tag = ? AND {_ACTIVE}",
                           params).fetchall()[0][0]
@@ -166,11 +166,11 @@ def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, sourc
 
 def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
     """Every active tag assignment of one profile at *at* (default now), by tag and source,
-    with each defined tag's label. Raises :class:`SchemaError` for an unknown profile."""
+    with each defined tag's label. Raises :class:`IdentityError` for an unknown profile."""
     when = _now(at)
     con = ws.warehouse
     if not con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]:
-        raise SchemaError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
+        raise IdentityError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
     cursor = con.execute(
         "SELECT tag, value, source, assigned_at, expires_at FROM tag_assignments "
         f"WHERE profile_id = ? AND {_ACTIVE} ORDER BY tag, source", [profile_id, when, when])
@@ -178,7 +178,7 @@ def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = N
     rows = [dict(zip(cols, r)) for r in cursor.fetchall()]
     try:
         labels = {name: d.label for name, d in load_tag_definitions(ws.root).items()}
-    except SchemaError:  # a broken file does not hide what the profile carries
+    except DefinitionError:  # a broken file does not hide what the profile carries
         labels = {}
     for row in rows:
         row["label"] = labels.get(row["tag"], "")

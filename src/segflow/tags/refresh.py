@@ -11,7 +11,7 @@ How a refresh runs:
    (:func:`segflow.traits.refresh_traits` with their names), so a tag never reads a
    trait computed for another time;
 2. every rule is checked against the workspace (attributes, tags, traits, segments) and
-   every Python function resolved; any problem raises :class:`~segflow.errors.SchemaError`
+   every Python function resolved; any problem raises :class:`~segflow.errors.DefinitionError`
    naming the file and the path in the definition, and nothing is written;
 3. tags run in dependency order (a tag whose rule uses another defined tag after it),
    each in its own warehouse transaction: its members (the compiled rule, the checked
@@ -45,7 +45,7 @@ from segflow.clock import as_utc, utc
 from segflow.definitions.graph import GraphNode, rule_reads
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.definitions.runner import RefreshJob, RefreshOutcome, RefreshResult
-from segflow.errors import QueryError, SchemaError
+from segflow.errors import DefinitionError, QueryError
 from segflow.rules.errors import RuleError
 from segflow.scheduler.jobs import register_job_kind
 from segflow.tags.definition import TagDefinition, load_tag_definitions, refresh_order
@@ -99,7 +99,7 @@ def check_tag_definitions(
     context: CheckContext | None = None,
 ) -> dict[str, list[Condition]]:
     """Check the rules of *names* (default: every rule tag) against *ctx*; the checked trees
-    per tag, one per case. Raises :class:`SchemaError` listing every problem as
+    per tag, one per case. Raises :class:`DefinitionError` listing every problem as
     ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` count as
     known even before their first refresh. *context* is the call's rule context (see
     :func:`segflow.rules.project.rule_context`), built here when not given."""
@@ -139,7 +139,7 @@ def check_tag_definitions(
         checked[name] = trees
     if lines:
         assert first is not None
-        raise SchemaError("\n".join(lines), code=first[0], path=first[1])
+        raise DefinitionError("\n".join(lines), code=first[0], path=first[1])
     return checked
 
 
@@ -216,7 +216,7 @@ def refresh_tags(
     for name in names or ():
         if name not in tags:
             known = ", ".join(sorted(tags)) or "none"
-            raise SchemaError(f"no tag {name!r} in tags/ (tags: {known})", code="unknown_tag", path=name)
+            raise DefinitionError(f"no tag {name!r} in tags/ (tags: {known})", code="unknown_tag", path=name)
     if ctx.read_only:
         raise QueryError("cannot refresh tags: the workspace is open read-only", code="read_only")
     selected = refresh_order(tags, list(names) if names else sorted(tags), include_used=with_used)
@@ -228,9 +228,9 @@ def refresh_tags(
             if tags[n].source == "python":
                 try:
                     functions[n] = resolve_function(tags[n].python or "", ctx.root)
-                except SchemaError as exc:
-                    raise SchemaError(f"{tags[n].file}: python: {exc.message.removeprefix('python: ')}", code=exc.code,
-                                      path=f"{tags[n].file}: python") from None
+                except DefinitionError as exc:
+                    raise DefinitionError(f"{tags[n].file}: python: {exc.message.removeprefix('python: ')}",
+                                          code=exc.code, path=f"{tags[n].file}: python") from None
     _fresh_traits(ctx, [tags[n] for n in selected], when)
     checked = check_tag_definitions(ctx, tags, selected)
     wh = ctx.warehouse

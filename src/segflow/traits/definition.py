@@ -10,7 +10,7 @@ One trait per file; the file stem is the trait's name unless the file gives ``na
 
 :func:`load_trait_definitions` reads every file, collects every problem (each with its
 file and its path in the definition, ``traits/open_rate.yaml: within: ...``) and raises
-one :class:`~segflow.errors.SchemaError` listing them all, so nothing half-understood is
+one :class:`~segflow.errors.DefinitionError` listing them all, so nothing half-understood is
 ever computed. Windows and ``where:`` filters are parsed and checked by the rule
 language's own parser and checker, so they mean exactly what they mean in a rule.
 """
@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 from segflow.rules.ast import AggFunc, Aggregate, Compare, Event, Op, Orders, PropFilter, Window
 from segflow.rules.check import CheckContext, check_rule
 from segflow.rules.errors import Problem, RuleError
@@ -338,7 +338,7 @@ def parse_trait(
 
     *name* is the trait's name when *data* has no ``name:``; *file* prefixes every
     message. Order and item columns default to the built-in ones. Raises
-    :class:`SchemaError` listing every problem.
+    :class:`DefinitionError` listing every problem.
 
         >>> parse_trait({"kind": "counter", "event": "login", "within": "30d"}, name="logins_30d").type.value
         'integer'
@@ -372,15 +372,15 @@ def _bad_name(name: Any) -> str:
             "at most 63 characters)")
 
 
-def _error(problems: list[tuple[str, Problem]]) -> SchemaError:
-    """One SchemaError for every problem: a line each, ``file: path: message``; the code
+def _error(problems: list[tuple[str, Problem]]) -> DefinitionError:
+    """One DefinitionError for every problem: a line each, ``file: path: message``; the code
     and path of the first."""
     lines = []
     for file, p in problems:
         parts = [part for part in (file, p.path) if part]
         lines.append(": ".join([*parts, p.message]))
     first_file, first = problems[0]
-    return SchemaError("\n".join(lines), code=first.code, path=first.path or first_file or None)
+    return DefinitionError("\n".join(lines), code=first.code, path=first.path or first_file or None)
 
 
 def load_trait_definitions(
@@ -391,7 +391,7 @@ def load_trait_definitions(
 ) -> list[TraitDefinition]:
     """Every trait defined in ``<root>/traits/*.yaml`` (and ``.yml``), sorted by name.
 
-    Raises :class:`SchemaError` when any file has a problem, listing every problem of
+    Raises :class:`DefinitionError` when any file has a problem, listing every problem of
     every file, one line each (``traits/open_rate.yaml: within: '7days' is not a
     duration ...``); its ``code`` and ``path`` are those of the first problem. Order and
     item columns default to the built-in ones; :func:`segflow.traits.refresh_traits`

@@ -7,7 +7,7 @@
 How a refresh runs:
 
 1. every file in ``traits/`` is loaded and checked, and every query compiled; any
-   problem raises :class:`~segflow.errors.SchemaError` before anything is written;
+   problem raises :class:`~segflow.errors.DefinitionError` before anything is written;
 2. in one warehouse transaction, each trait's query (:func:`~segflow.traits.compile.compile_trait`)
    fills a temporary table (timed per trait), then
    ``CREATE OR REPLACE TABLE traits AS SELECT profile_id, <one column per trait> ...``
@@ -43,7 +43,7 @@ from segflow import clock
 from segflow.clock import as_utc, utc
 from segflow.definitions.graph import GraphNode
 from segflow.definitions.kinds import DefinitionKind, register_kind
-from segflow.errors import QueryError, SchemaError
+from segflow.errors import DefinitionError, QueryError
 from segflow.scheduler.jobs import register_job_kind
 from segflow.schema.types import AttributeType as T
 from segflow.traits.compile import compile_trait_sql, sql_type
@@ -125,7 +125,7 @@ def refresh_traits(
     *names* limits the recomputation to those traits (see the module doc). Returns
     ``{"as_of", "profiles", "seconds", "traits": {name: {"kind", "type", "file",
     "non_null", "seconds", "as_of", "refreshed"}}}``; ``seconds`` of a trait is the time
-    its query took (None for a trait kept as it was). Raises :class:`SchemaError` for an
+    its query took (None for a trait kept as it was). Raises :class:`DefinitionError` for an
     invalid definition or an unknown name in *names*; nothing is written then.
     """
     when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
@@ -135,7 +135,7 @@ def refresh_traits(
     for name in names or ():
         if name not in by_name:
             known = ", ".join(by_name) or "none"
-            raise SchemaError(f"no trait {name!r} in traits/ (traits: {known})", code="unknown_trait", path=name)
+            raise DefinitionError(f"no trait {name!r} in traits/ (traits: {known})", code="unknown_trait", path=name)
     if ctx.read_only:
         raise QueryError("cannot refresh traits: the workspace is open read-only", code="read_only")
 

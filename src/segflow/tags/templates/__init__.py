@@ -19,7 +19,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segflow.errors import SchemaError
+from segflow.errors import DefinitionError
 
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
@@ -70,8 +70,8 @@ def _template_dir(name: str) -> Traversable:
     root = _root()
     names = sorted(c.name for c in root.iterdir() if c.is_dir() and (c / "template.yaml").is_file())
     if name not in names:
-        raise SchemaError(f"no tag template {name!r} (templates: {', '.join(names)})", code="unknown_template",
-                          path=name)
+        raise DefinitionError(f"no tag template {name!r} (templates: {', '.join(names)})", code="unknown_template",
+                              path=name)
     return root / name
 
 
@@ -112,7 +112,7 @@ def install_templates(ws: ProjectContext, name: str, *, force: bool = False) -> 
 
     A file already there with other content is a conflict and is kept (``force``
     replaces it). After writing, the project's tag definitions are loaded (a broken
-    file anywhere raises :class:`SchemaError`) and the template's rules are checked
+    file anywhere raises :class:`DefinitionError`) and the template's rules are checked
     against the workspace; problems (an attribute not loaded yet, ...) are returned, not
     raised, since loading more data may fix them.
     """
@@ -150,7 +150,7 @@ def _check_installed(ws: ProjectContext, rels: list[str]) -> list[str]:
             problems.append(f"{tags[name].file}: uses trait(s) {', '.join(missing)} not defined in traits/")
     try:
         check_tag_definitions(ws, tags, mine, assume_traits=True)
-    except SchemaError as exc:
+    except DefinitionError as exc:
         problems += str(exc.message).splitlines()
     return problems
 
