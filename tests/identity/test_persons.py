@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from identity_helpers import Feed
 
+from segflow.identity import persons
 from segflow.identity.persons import PERSON, RECORD, known_ids_sql, person_of, persons_sql, resolved
 from segflow.identity.resolve import undo_merge
 from segflow.warehouse.tables import SEGMENT_MEMBERS, TAG_ASSIGNMENTS
 from segflow.workspace import Workspace
 
 GIVEN = ["A", "B", "C", "ghost"]
+_QUERIES_MAP = re.compile(r"\b(FROM|JOIN)\s+profile_map\b", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -76,3 +81,12 @@ def test_persons_sql_keeps_the_source_columns_and_takes_another_id_column(shop: 
     rows = shop.warehouse.rows(f"SELECT * FROM ({persons_sql('_pairs', 'who')})")
     assert rows == [("B", 7, "A", "B")]
 
+
+def test_no_package_but_identity_queries_profile_map() -> None:
+    """Other packages look persons up through these helpers, never with a join of their own."""
+    src = Path(persons.__file__).resolve().parents[1]
+    readers = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
+                     if p.relative_to(src).parts[0] not in ("identity", "warehouse")
+                     and _QUERIES_MAP.search(p.read_text(encoding="utf-8")))
+    assert readers == []
+    assert _QUERIES_MAP.search("x LEFT JOIN profile_map m ON m.source_id = x.profile_id")
