@@ -10,6 +10,8 @@ time and be simulated deterministically::
     '2026-03-01T00:00:00+00:00'
     >>> utc(datetime(2026, 3, 1, 8, 0)).isoformat()     # naive times are UTC
     '2026-03-01T08:00:00+00:00'
+    >>> at_or_now(None, fixed).isoformat()              # a service's "as of": given, else the clock's now
+    '2026-03-01T00:00:00+00:00'
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "now", "utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "at_or_now", "now", "utc"]
 
 
 class Clock(Protocol):
@@ -58,3 +60,10 @@ def utc(value: datetime | None = None) -> datetime:
 def as_utc(value: datetime | None) -> datetime | None:
     """Like :func:`utc`, but None stays None (times read back from a store)."""
     return None if value is None else utc(value)
+
+
+def at_or_now(at: datetime | None, clock: Clock) -> datetime:
+    """*at* in UTC, or *clock*'s now when *at* is None: the time a service runs as of
+    (``when = at_or_now(as_of, ctx.clock)``), so a project's clock (a :class:`FixedClock`
+    in tests and simulations) decides what "now" is."""
+    return utc(at if at is not None else clock.now())
