@@ -21,10 +21,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segflow.clock import at_or_now, utc
 from segflow.errors import LoadError, QueryError, SchemaError
 from segflow.identity.persons import PERSON, RECORD, known_ids_sql, persons_sql, resolved
 from segflow.identity.store import SOURCE_COL
@@ -73,17 +74,12 @@ class RemoveResult:
     unknown: list[str] = field(default_factory=list)
 
 
-def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(UTC)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:
     """An expiry: None, a datetime, an ISO date/time text, or a duration (``30d``) after *start*."""
     if expires is None or expires == "":
         return None
     if isinstance(expires, datetime):
-        return _utc(expires)
+        return utc(expires)
     if isinstance(expires, timedelta):
         return start + expires
     if isinstance(expires, str):
@@ -91,7 +87,7 @@ def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> dat
         if d is not None:
             return start + timedelta(seconds=d.seconds)
         try:
-            return _utc(datetime.fromisoformat(expires.strip().replace("Z", "+00:00")))
+            return utc(datetime.fromisoformat(expires.strip().replace("Z", "+00:00")))
         except ValueError:
             pass
     raise SchemaError(f"{path}: {expires!r} is neither a duration (30d, 12h, 2w) nor an ISO date/time",
@@ -195,7 +191,7 @@ def assign_tags(
     _check_source(source)
     if ws.read_only:
         raise QueryError("cannot assign tags: the workspace is open read-only", code="read_only")
-    when = _utc(at)
+    when = at_or_now(at, ws.clock)
     definition = _definition(ws, tag)
     if expires is None and definition is not None and definition.expires:
         expires = timedelta(seconds=definition.expires)
