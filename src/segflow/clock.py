@@ -10,6 +10,8 @@ time and be simulated deterministically::
     '2026-03-01T00:00:00+00:00'
     >>> utc(datetime(2026, 3, 1, 8, 0)).isoformat()     # naive times are UTC
     '2026-03-01T08:00:00+00:00'
+    >>> at_or_now(None, fixed).isoformat()              # a service's "as of": given, else the clock's now
+    '2026-03-01T00:00:00+00:00'
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "now", "parse_iso", "utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "at_or_now", "now", "parse_iso", "utc"]
 
 
 class Clock(Protocol):
@@ -64,3 +66,10 @@ def parse_iso(text: str) -> datetime:
     """An ISO date or timestamp (``2026-03-01``, ``2026-03-01T08:00:00Z``) in UTC; naive
     times are UTC. Raises :class:`ValueError` for anything else."""
     return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+
+
+def at_or_now(at: datetime | None, clock: Clock) -> datetime:
+    """*at* in UTC, or *clock*'s now when *at* is None: the time a service runs as of
+    (``when = at_or_now(as_of, ctx.clock)``), so a project's clock (a :class:`FixedClock`
+    in tests and simulations) decides what "now" is."""
+    return utc(at if at is not None else clock.now())

@@ -126,3 +126,11 @@ def test_member_exports_round_trip(picks: Workspace, tmp_path: Path, fmt: str) -
     reader = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}[fmt]
     rows = duckdb.sql(f"SELECT profile_id, city FROM {reader}(?) ORDER BY 1", params=[str(target)]).fetchall()
     assert rows == [("p1", "Beijing"), ("p2", "Shanghai"), ("p4", "Beijing")]
+
+
+def test_a_static_change_without_a_time_is_stamped_by_the_project_clock(picks: Workspace) -> None:
+    from segflow.clock import FixedClock
+
+    picks.clock = FixedClock(T1)
+    add_members(picks, "picks", ["p1"])
+    assert history_of(picks, "picks") == [("p1", "entered", T1)]

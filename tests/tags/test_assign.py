@@ -239,3 +239,22 @@ def test_model_output_with_a_value_per_profile(tiny: Workspace, ids: object) -> 
     result = assign_tags(tiny, "model/propensity", given, source="model", expires="7d", at=T)
     assert (result.added, result.unknown) == (2, ["nobody"])
     assert assignments(tiny) == {("p1", "model/propensity", "model"): "0.91", ("p2", "model/propensity", "model"): "0.55"}
+
+
+def test_now_is_the_project_clock_s(tiny: Workspace) -> None:
+    """Without ``at``, assignments and the library's "active now" read the project's clock."""
+    from segflow.clock import FixedClock
+    from segflow.tags import profile_tags, tag_members
+
+    tiny.clock = FixedClock(T)
+    assign_tags(tiny, "crm/key_account", ["p1"], expires="1d")
+    assert tiny.sql("SELECT assigned_at, expires_at FROM tag_assignments").to_pylist() == [
+        {"assigned_at": T, "expires_at": T + timedelta(days=1)}]
+    assert tag_summary(tiny, "crm/key_account")["members"] == 1
+    assert [r["members"] for r in tags_overview(tiny)] == [1]
+    tiny.clock = FixedClock(T + timedelta(days=2))  # expired by then
+    assert tag_summary(tiny, "crm/key_account")["members"] == 0
+    assert tags_overview(tiny) == []  # an assigned-only tag with no active assignment is not listed
+    assert tag_members(tiny, "crm/key_account").num_rows == 0
+    assert profile_tags(tiny, "p1") == []
+    assert tag_summary(tiny, "crm/key_account", at=T)["members"] == 1  # an explicit time still wins

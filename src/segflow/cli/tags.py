@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +22,7 @@ from segflow.cli.common import open_project as _open
 from segflow.cli.common import parse_time as _when
 from segflow.cli.common import print_json as _json
 from segflow.cli.output import err, out, progress_bar
+from segflow.clock import utc
 from segflow.errors import SegflowError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 def _stamp(value: datetime) -> str:
     """A time for a table: UTC to the second (JSON output keeps full ISO times)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return utc(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]], *, right: tuple[str, ...] = ()) -> None:
@@ -133,7 +134,7 @@ def refresh(
     else:
         rows = [[r.name, r.source, f"{r.members:,}", f"+{r.added:,}", f"-{r.removed:,}", f"{r.changed:,}",
                  f"{r.expired:,}", f"{r.seconds:.3f}", r.error or ""] for r in results]
-        stamp = results[0].as_of.isoformat() if results else (when or datetime.now(UTC)).isoformat()
+        stamp = results[0].as_of.isoformat() if results else (when or ws.clock.now()).isoformat()
         _table(f"{len(results)} tags as of {stamp}",
                ["tag", "source", "members", "added", "removed", "changed", "expired", "seconds", "error"], rows,
                right=("members", "added", "removed", "changed", "expired", "seconds"))

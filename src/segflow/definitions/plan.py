@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.clock import utc
+from segflow.clock import at_or_now
 from segflow.definitions.graph import DependencyGraph, build_graph
 from segflow.definitions.project import (
     LocalDefinition,
@@ -117,7 +117,7 @@ def _preview_count(ctx: ProjectContext, rules: Any, rule: Any, name: str | None,
 
 def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
     """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
-    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    when = at_or_now(as_of, ctx.clock)
     defs = local_definitions(ctx)
     rules = check_definitions(ctx, defs)
     local = defs.all()
@@ -212,7 +212,7 @@ def apply(ctx: ProjectContext, *, refresh: bool = True, as_of: datetime | None =
     from segflow.segments.membership import drop_segment
     from segflow.segments.refresh import refresh as run_refresh
 
-    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    when = at_or_now(as_of, ctx.clock)
     plan = make_plan(ctx, counts=False, as_of=when)
     defs = _local(ctx)
     local = defs.all()

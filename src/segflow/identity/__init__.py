@@ -13,6 +13,8 @@ Modules, one role each:
 * :mod:`~segflow.identity.graph` — connected components (scipy.sparse.csgraph);
 * :mod:`~segflow.identity.resolve` — full and incremental runs, undo and pins;
 * :mod:`~segflow.identity.ids` — which source id names each person, kept across runs;
+* :mod:`~segflow.identity.persons` — the person an id stands for (the one lookup over
+  ``profile_map`` other packages use);
 * :mod:`~segflow.identity.merge` — canonical profile rows from their sources;
 * :mod:`~segflow.identity.rekey` — events, orders, ... follow the canonical id;
 * :mod:`~segflow.identity.explain` — the identifier path that joined two records;

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from segflow.identity import persons
 from segflow.identity.errors import IdentityError
 from segflow.identity.graph import spanning_paths
 from segflow.identity.store import INDEX, MAP, ensure_identity_tables
@@ -52,12 +53,12 @@ def person_of(ctx: ProjectContext, ident: str) -> str:
     """The canonical id of *ident* (a source id or a canonical id)."""
     wh = ctx.warehouse
     ensure_identity_tables(wh)
-    found = wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
+    found = persons.person_of(wh, ident)
     if found is None:
         if wh.scalar(f"SELECT count(*) FROM {MAP}") == 0:
             raise IdentityError("identities are not resolved yet: run `segflow resolve`", code="not_resolved")
         raise IdentityError(f"no source profile {ident!r}", code="unknown_source", path=ident)
-    return str(found)
+    return found
 
 
 def explain_person(ctx: ProjectContext, ident: str) -> Explanation:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from segflow.identity.errors import IdentityError
 from segflow.identity.index import normalized_sql
 from segflow.identity.merge import provenance_sql
+from segflow.identity.persons import person_of
 from segflow.identity.store import (
     INDEX,
     MAP,
@@ -62,7 +63,7 @@ def find_person(ctx: ProjectContext, ident: str | None = None, *, by: tuple[str,
     if by is None:
         if ident is None:
             raise IdentityError("give a profile id, or an identifier (type and value) to find the person by", code="no_profile")
-        found = wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [ident])
+        found = person_of(wh, ident)
         if found is None and wh.scalar("SELECT count(*) FROM profiles WHERE profile_id = ?", [ident]):
             found = ident  # loaded but not resolved yet: the record is its own file
         if found is None:

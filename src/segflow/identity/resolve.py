@@ -36,6 +36,7 @@ from segflow.identity.ids import name_persons, record_births
 from segflow.identity.index import index_sources
 from segflow.identity.junk import JUNK, junk_identifiers, merge_edges_sql, refresh_junk
 from segflow.identity.merge import absorb_profiles, rebuild_profiles
+from segflow.identity.persons import person_of
 from segflow.identity.rekey import attach_anonymous, collect_anonymous_links, rekey_tables
 from segflow.identity.store import (
     ANON,
@@ -360,7 +361,7 @@ def canonical_of(ctx: ProjectContext, source_id: str) -> str | None:
     """The canonical id of *source_id* (None when resolution has not seen it)."""
     wh = ctx.warehouse
     ensure_identity_tables(wh)
-    return wh.scalar(f"SELECT canonical_id FROM {MAP} WHERE source_id = ?", [source_id])
+    return person_of(wh, source_id)
 
 
 def undo_merge(ctx: ProjectContext, source_id: str, *, note: str | None = None) -> ResolveSummary:

@@ -21,7 +21,8 @@
   people keeps theirs (:mod:`segflow.identity.ids`).
 
 The tables are declared in :mod:`segflow.warehouse.tables`; the names here are aliases
-of those, for the modules of this package and their callers.
+of those, for the modules of this package and their callers. The person an id stands for
+(the lookup over ``profile_map`` every other package uses) is :mod:`segflow.identity.persons`.
 
 Re-keyed tables (events, orders, memberships, subscriptions, identities, tag_assignments,
 segment_members) get ``_source_profile_id``: the source id a row was loaded with when it differs from its
@@ -66,7 +67,6 @@ __all__ = [
     "attribute_columns",
     "ensure_identity_tables",
     "max_load_id",
-    "resolved_for",
     "stamp",
     "watermark",
 ]
@@ -87,19 +87,6 @@ REKEYED = {
     "tag_assignments": False,
     "segment_members": False,
 }
-
-
-def resolved_for(wh: Warehouse, table: str) -> bool:
-    """Whether identity resolution has run and re-keys *table*: ``profile_map`` exists and
-    *table* has the record column (:data:`SOURCE_COL`). Then an id given by a user may be a
-    merged record's, standing for its person."""
-    # One catalogue query instead of two wh.columns() calls; execute().fetchall() only, so a
-    # caller still holding a raw DuckDB connection gets the same answer.
-    found = wh.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
-        "((table_name = ? AND column_name = 'source_id') OR (table_name = ? AND column_name = ?))",
-        [MAP, table, SOURCE_COL]).fetchall()
-    return int(found[0][0]) == 2
 
 
 def stamp(column: str) -> str:

@@ -41,7 +41,7 @@ import calendar
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlglot
 from sqlglot import exp
 
+from segflow.clock import utc
 from segflow.errors import SegflowError
 from segflow.rules.ast import (
     POSITIVE_TWIN,
@@ -285,7 +286,7 @@ class RuleCompiler:
         except (ZoneInfoNotFoundError, ValueError):
             raise SegflowError(f"unknown time zone {zone!r} (use an IANA name such as Asia/Shanghai)",
                                code="bad_timezone") from None
-        self.t = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
+        self.t = utc(as_of)
         self.zone = zone
         #: T's calendar date in the workspace zone ("today" for DATE values).
         self.today = self.t.astimezone(tz).date()
@@ -293,8 +294,7 @@ class RuleCompiler:
 
     # -- literals ---------------------------------------------------------------------
     def timestamp(self, value: datetime) -> exp.Expr:
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return self.sql.timestamp(aware.astimezone(UTC))
+        return self.sql.timestamp(utc(value))
 
     def literal(self, value: object, path: str) -> exp.Expr:
         """A typed SQL literal for a checked comparison value."""

@@ -36,12 +36,13 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from segflow.clock import utc
 from segflow.errors import SegflowError
 from segflow.rules.ast import (
     POSITIVE_TWIN,
@@ -125,9 +126,7 @@ class Env:
 
     @classmethod
     def make(cls, as_of: datetime, timezone: str) -> Env:
-        if as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=UTC)
-        as_of = as_of.astimezone(UTC)
+        as_of = utc(as_of)
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):

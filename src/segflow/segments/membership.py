@@ -137,14 +137,13 @@ def _to_persons(con: Warehouse) -> None:
     """After identity resolution (``profile_map``), an id of a merged record stands for its
     person: ``_IDS`` becomes one row per person, naming the record in
     ``_source_profile_id`` when only merged records of that person were given."""
-    from segflow.identity.store import resolved_for
+    from segflow.identity.persons import PERSON, RECORD, persons_sql, resolved
 
-    if not resolved_for(con, MEMBERS_TABLE):
+    if not resolved(con, MEMBERS_TABLE):
         return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_IDS}_mapped AS SELECT coalesce(m.canonical_id, i.profile_id) AS "
-                "profile_id, CASE WHEN bool_or(m.canonical_id IS NULL OR m.canonical_id = i.profile_id) THEN NULL "
-                f"ELSE min(i.profile_id) END AS _source_profile_id FROM {_IDS} i "
-                "LEFT JOIN profile_map m ON m.source_id = i.profile_id GROUP BY 1")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_IDS}_mapped AS SELECT {PERSON} AS profile_id, "
+                f"CASE WHEN bool_or({RECORD} IS NULL) THEN NULL ELSE min({RECORD}) END AS _source_profile_id "
+                f"FROM ({persons_sql(_IDS)}) GROUP BY 1")
     con.execute(f"DROP TABLE {_IDS}")
     rename_table(con, f"{_IDS}_mapped", _IDS)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.clock import utc
+from segflow.clock import at_or_now
 from segflow.errors import Problem, QueryError
 from segflow.rules.project import CheckedRule, check_in, compile_in, read_rule_file, rule_context
 
@@ -59,7 +59,7 @@ def checked(ctx: ProjectContext, rule: Any) -> CheckedRule:
 
 
 def _when(ctx: ProjectContext, as_of: datetime | None) -> datetime:
-    return utc(as_of if as_of is not None else ctx.clock.now())
+    return at_or_now(as_of, ctx.clock)
 
 
 def rule_sql(ctx: ProjectContext, rule: Any, *, dialect: str | None = None, as_of: datetime | None = None) -> RuleSql:

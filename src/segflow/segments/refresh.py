@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segflow.clock import utc
+from segflow.clock import at_or_now, utc
 from segflow.definitions.graph import GraphNode, Node, rule_reads
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.definitions.runner import (
@@ -150,7 +150,7 @@ def refresh(
 
     if ctx.read_only:
         raise QueryError("cannot refresh segments: the workspace is open read-only", code="read_only")
-    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    when = at_or_now(as_of, ctx.clock)
     applied = _applied(ctx)
     tags = applied_tag_versions(ctx) if include_tags or tag_names else {}
     _check_names(ctx, applied, {n: d for n, (_, d) in tags.items()}, names, tag_names)

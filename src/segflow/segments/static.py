@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segflow.clock import at_or_now
 from segflow.errors import LoadError
 from segflow.segments import runs
 from segflow.segments.definition import DefinitionError
@@ -64,10 +65,9 @@ def _static_version(ws: ProjectContext, name: str) -> int:
 
 def _change(ws: ProjectContext, name: str, ids: list[str], at: datetime | None, trigger: str) -> ImportResult:
     from segflow.segments import membership
-    from segflow.segments.refresh import utc
 
     version = _static_version(ws, name)
-    when = utc(at)
+    when = at_or_now(at, ws.clock)
     run_id = runs.start_run(ws.state, kind="segment", name=name, version=version, trigger=trigger, as_of=when)
     started = time.perf_counter()
     fn = membership.add_members if trigger == "add" else membership.remove_members

@@ -10,23 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from segflow import clock
 from segflow.errors import StateError
 from segflow.state.tables import attributes, loads
 
 __all__ = ["StateStore", "AttributeRow", "MIGRATIONS_DIR"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +136,7 @@ class StateStore:
 
     def put_attribute(self, kind: str, name: str, type_: str, *, label: str = "", origin: str) -> None:
         """Insert or update one registry row (kind, name)."""
-        now = _now()
+        now = clock.now()
         with self.engine.begin() as conn:
             existing = conn.execute(
                 sa.select(attributes.c.id).where(attributes.c.kind == kind, attributes.c.name == name)
@@ -164,7 +160,7 @@ class StateStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 loads.insert().values(
-                    kind=kind, path=path, fingerprint=fingerprint, bytes=size, started_at=_now(), status="running"
+                    kind=kind, path=path, fingerprint=fingerprint, bytes=size, started_at=clock.now(), status="running"
                 )
             )
             key = result.inserted_primary_key
@@ -176,7 +172,7 @@ class StateStore:
             conn.execute(
                 loads.update()
                 .where(loads.c.id == load_id)
-                .values(status=status, finished_at=_now(), error=error, **counts)
+                .values(status=status, finished_at=clock.now(), error=error, **counts)
             )
 
     def loads(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -21,12 +21,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segflow.clock import at_or_now, parse_iso, utc
 from segflow.errors import DefinitionError, LoadError, QueryError
-from segflow.identity.store import SOURCE_COL, resolved_for
+from segflow.identity.persons import PERSON, RECORD, known_ids_sql, persons_sql, resolved
+from segflow.identity.store import SOURCE_COL
 from segflow.rules.parse import parse_duration
 from segflow.tags.definition import (
     SOURCES,
@@ -35,12 +37,13 @@ from segflow.tags.definition import (
     check_tag_name,
     load_tag_definitions,
 )
-from segflow.warehouse.tables import rename_table
+from segflow.warehouse.tables import TAG_ASSIGNMENTS, rename_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from segflow.context import ProjectContext
+    from segflow.warehouse.base import Warehouse
 
 __all__ = ["AssignResult", "RemoveResult", "assign_tags", "parse_expiry", "read_id_file", "remove_tags"]
 
@@ -71,11 +74,6 @@ class RemoveResult:
     unknown: list[str] = field(default_factory=list)
 
 
-def _utc(value: datetime | None) -> datetime:
-    when = value or datetime.now(UTC)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:
     """An expiry: None, a datetime, an ISO date/time text, or a duration (``30d``) after *start*.
 
@@ -84,7 +82,7 @@ def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> dat
     if expires is None or expires == "":
         return None
     if isinstance(expires, datetime):
-        return _utc(expires)
+        return utc(expires)
     if isinstance(expires, timedelta):
         return start + expires
     if isinstance(expires, str):
@@ -92,7 +90,7 @@ def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> dat
         if d is not None:
             return start + timedelta(seconds=d.seconds)
         try:
-            return _utc(datetime.fromisoformat(expires.strip().replace("Z", "+00:00")))
+            return parse_iso(expires)
         except ValueError:
             pass
     raise QueryError(f"{path}: {expires!r} is neither a duration (30d, 12h, 2w) nor an ISO date/time",
@@ -201,7 +199,7 @@ def assign_tags(
     _check_source(source)
     if ws.read_only:
         raise QueryError("cannot assign tags: the workspace is open read-only", code="read_only")
-    when = _utc(at)
+    when = at_or_now(at, ws.clock)
     definition = _definition(ws, tag)
     if expires is None and definition is not None and definition.expires:
         expires = timedelta(seconds=definition.expires)
@@ -255,8 +253,11 @@ def assign_tags(
             )
             staged = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchall()[0][0]
             result.repeated = len(rows) - int(staged)
-            result.unknown = _unknown_ids(con, table)
-            by_record = _to_persons(con)
+            # After identity resolution a merged record's id stands for its person.
+            by_record = resolved(con, TAG_ASSIGNMENTS)
+            result.unknown = _unknown_ids(con, by_record=by_record)
+            if by_record:
+                _to_persons(con)
             con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
             key = [tag, source]
             result.updated = int(con.execute(
@@ -300,40 +301,25 @@ def _input_table(rows: list[tuple[str, str | None, datetime | None]]) -> pa.Tabl
     })
 
 
-def _resolved(con: Any) -> bool:
-    return resolved_for(con, "tag_assignments")
-
-
-def _to_persons(con: Any) -> bool:
+def _to_persons(con: Warehouse) -> None:
     """After identity resolution, an id of a merged record stands for its person: the
     staged rows are re-keyed to canonical ids (the last given row per person wins) and
-    ``_record`` names the merged record when only such a record was given. Returns
-    whether that happened."""
-    if not _resolved(con):
-        return False
+    ``_record`` names the merged record when only such a record was given."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_STAGE}_persons AS SELECT profile_id, value, expires_at, pos, _record FROM ("
-        "SELECT coalesce(m.canonical_id, s.profile_id) AS profile_id, s.value, s.expires_at, s.pos, "
-        "CASE WHEN m.canonical_id <> s.profile_id THEN s.profile_id END AS _record, "
-        "row_number() OVER (PARTITION BY coalesce(m.canonical_id, s.profile_id) ORDER BY s.pos DESC) AS rn "
-        f"FROM {_STAGE} s LEFT JOIN profile_map m ON m.source_id = s.profile_id) WHERE rn = 1"
+        f"SELECT {PERSON} AS profile_id, value, expires_at, pos, {RECORD} AS _record, "
+        f"row_number() OVER (PARTITION BY {PERSON} ORDER BY pos DESC) AS rn "
+        f"FROM ({persons_sql(_STAGE)})) WHERE rn = 1"
     )
     con.execute(f"DROP TABLE {_STAGE}")
     rename_table(con, f"{_STAGE}_persons", _STAGE)
-    return True
 
 
-def _known(con: Any) -> str:
-    """The ids that name a profile: its own, and (after resolution) any merged record's."""
-    if _resolved(con):
-        return "SELECT profile_id FROM profiles UNION ALL SELECT source_id FROM profile_map"
-    return "SELECT profile_id FROM profiles"
-
-
-def _unknown_ids(con: Any, table: pa.Table) -> list[str]:
+def _unknown_ids(con: Warehouse, *, by_record: bool) -> list[str]:
+    """The input ids no profile answers to, in input order (*by_record*: resolved)."""
     rows = con.execute(
         f"SELECT profile_id FROM (SELECT profile_id, min(pos) AS pos FROM {_INPUT} GROUP BY profile_id) "
-        f"WHERE profile_id NOT IN ({_known(con)}) ORDER BY pos"
+        f"WHERE profile_id NOT IN ({known_ids_sql(resolved=by_record)}) ORDER BY pos"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -376,11 +362,11 @@ def remove_tags(
     con.register(_INPUT, table)
     try:
         with con.transaction():
-            result.unknown = _unknown_ids(con, table)
+            by_record = resolved(con, TAG_ASSIGNMENTS)
+            result.unknown = _unknown_ids(con, by_record=by_record)
             # The persons meant: a merged record's id stands for its person after resolution.
-            persons = (f"SELECT DISTINCT coalesce(m.canonical_id, i.profile_id) AS profile_id FROM {_INPUT} i "
-                       "LEFT JOIN profile_map m ON m.source_id = i.profile_id") if _resolved(con) else \
-                f"SELECT DISTINCT profile_id FROM {_INPUT}"
+            persons = (f"SELECT DISTINCT {PERSON} AS profile_id FROM ({persons_sql(_INPUT)})" if by_record
+                       else f"SELECT DISTINCT profile_id FROM {_INPUT}")
             result.not_tagged = int(con.execute(
                 f"SELECT count(*) FROM ({persons}) i WHERE i.profile_id IN (SELECT profile_id FROM profiles) "
                 f"AND NOT EXISTS (SELECT 1 FROM tag_assignments t WHERE t.profile_id = i.profile_id AND t.tag = ?"

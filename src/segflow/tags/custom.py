@@ -34,10 +34,11 @@ import importlib
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segflow.clock import utc
 from segflow.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def render_tag_sql(sql: str, *, as_of: datetime, timezone_name: str = "UTC") -> 
 
     columns = check_tag_sql(sql)
     tree = _parse(sql)
-    when = (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC)
+    when = utc(as_of)
     today = when.astimezone(ZoneInfo(timezone_name)).date()
     literals = {
         "as_of": exp.cast(exp.Literal.string(when.isoformat()), exp.DataType.build("TIMESTAMPTZ")),

@@ -11,9 +11,10 @@ now and not expired (the meaning ``{tag: ...}`` has in a rule).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from segflow.clock import at_or_now
 from segflow.errors import DefinitionError, IdentityError
 from segflow.tags.definition import check_tag_name, load_tag_definitions
 from segflow.tags.refresh import tag_history
@@ -28,11 +29,6 @@ __all__ = ["profile_tags", "tag_members", "tag_summary", "tags_overview"]
 _ACTIVE = "(assigned_at IS NULL OR assigned_at <= ?) AND (expires_at IS NULL OR expires_at > ?)"
 
 
-def _now(at: datetime | None) -> datetime:
-    when = at or datetime.now(UTC)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def _latest_refreshes(ws: ProjectContext) -> dict[str, dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for row in tag_history(ws):  # newest first
@@ -44,7 +40,7 @@ def tags_overview(ws: ProjectContext, group: str | None = None, *, at: datetime 
     """One row per tag defined in ``tags/`` or present in ``tag_assignments`` (optionally only
     those under *group*, e.g. ``rfm``): name, label, kind, source, schedule, description,
     members (active at *at*, default now), by_source, last refresh (as_of, error)."""
-    when = _now(at)
+    when = at_or_now(at, ws.clock)
     definitions = load_tag_definitions(ws.root)
     con = ws.warehouse
     counts: dict[str, dict[str, int]] = {}
@@ -87,7 +83,7 @@ def tag_summary(ws: ProjectContext, tag: str, *, at: datetime | None = None, top
     values with their counts, expired assignments still stored, first and latest
     assignment times, and its last refreshes."""
     check_tag_name(tag, path="tag")
-    when = _now(at)
+    when = at_or_now(at, ws.clock)
     definitions = load_tag_definitions(ws.root)
     d = definitions.get(tag)
     con = ws.warehouse
@@ -143,7 +139,7 @@ def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, sourc
     """The profiles carrying *tag* at *at* (default now; ``group/*`` for a whole group), one
     row per active assignment: ``profile_id, tag, value, source, assigned_at, expires_at``,
     ordered by profile; optionally only one *value* or *source*."""
-    when = _now(at)
+    when = at_or_now(at, ws.clock)
     params: list[Any]
     if tag.endswith("/*"):
         check_tag_name(tag[:-2], path="tag")
@@ -167,7 +163,7 @@ def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, sourc
 def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
     """Every active tag assignment of one profile at *at* (default now), by tag and source,
     with each defined tag's label. Raises :class:`IdentityError` for an unknown profile."""
-    when = _now(at)
+    when = at_or_now(at, ws.clock)
     con = ws.warehouse
     if not con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]:
         raise IdentityError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)

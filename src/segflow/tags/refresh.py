@@ -41,7 +41,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow import clock
-from segflow.clock import as_utc, utc
+from segflow.clock import as_utc, at_or_now, utc
 from segflow.definitions.graph import GraphNode, rule_reads
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.definitions.runner import RefreshJob, RefreshOutcome, RefreshResult
@@ -211,7 +211,7 @@ def refresh_tags(
     Manual tags only have their expired assignments purged. See the module doc for the
     steps; a failing tag has ``error`` set and kept its assignments.
     """
-    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    when = at_or_now(as_of, ctx.clock)
     tags = load_tag_definitions(ctx.root)
     for name in names or ():
         if name not in tags:

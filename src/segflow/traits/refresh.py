@@ -40,7 +40,7 @@ import sqlglot
 from sqlglot import exp
 
 from segflow import clock
-from segflow.clock import as_utc, utc
+from segflow.clock import as_utc, at_or_now, utc
 from segflow.definitions.graph import GraphNode
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.errors import DefinitionError, QueryError
@@ -128,7 +128,7 @@ def refresh_traits(
     its query took (None for a trait kept as it was). Raises :class:`DefinitionError` for an
     invalid definition or an unknown name in *names*; nothing is written then.
     """
-    when = utc(as_of) if as_of is not None else utc(ctx.clock.now())
+    when = at_or_now(as_of, ctx.clock)
     orders, items = trait_columns(ctx)
     definitions = load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)
     by_name = {t.name: t for t in definitions}
