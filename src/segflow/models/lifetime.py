@@ -58,7 +58,16 @@ later. Three steps, each usable alone:
 Fits work on the distinct (x, t_x, T) rows, each weighted by its count (Fader and
 Hardie's own condensed form; lifetimes' ``weights``): summaries in whole days repeat a
 lot. Errors are :class:`~segflow.errors.ModelError`, every problem of the input in one
-message. numpy and scipy are imported inside the functions (the CLI starts fast).
+message; a fit that stops without converging, or whose parameters run off to 0 or
+infinity (data that cannot tell the model's parts apart), is an error, not a result.
+numpy and scipy are imported inside the functions (the CLI starts fast).
+
+Speed, measured on 1M customers drawn by :func:`segflow.models.simulate.simulate_bgnbd`
+with continuous recency (362k distinct rows; 2 shared cores): with every term computed
+per row, the BG/NBD fit took 13.6 s (65 evaluations of 0.145 s); computing the lnΓ, ψ
+and ln B terms once per distinct frequency (``_Grouped``), leaving two logs, a
+``logaddexp`` and dot products per row, 1.6 s. Condensing with ``lexsort`` takes 0.2 s
+where ``np.unique(axis=0)`` took 1.0 s. Against lifetimes: ``python bench/run.py clv``.
 """
 
 from __future__ import annotations
