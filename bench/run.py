@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     idn.add_argument("--idle-timeout", type=float, default=60.0,
                      help="before each side wait up to this many seconds for other processes to go quiet")
     idn.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    cl = suites.add_parser("clv", help="fit BG/NBD and Gamma-Gamma and score every customer vs lifetimes")
+    cl.add_argument("--profiles", type=int, default=1_000_000, help="customers in the synthetic summary")
+    cl.add_argument("--seed", type=int, default=0, help="simulation seed")
+    cl.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    cl.add_argument("--idle-timeout", type=float, default=60.0,
+                    help="before each side wait up to this many seconds for other processes to go quiet")
+    cl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -378,6 +385,32 @@ def run_identity(args: argparse.Namespace) -> int:
     return 0 if all(checks.values()) else 1
 
 
+def run_clv(args: argparse.Namespace) -> int:
+    from bench.clv import HEADERS, ClvOptions, result_rows, run_clv_suite
+
+    opts = ClvOptions(profiles=args.profiles, seed=args.seed, repeat=max(1, args.repeat),
+                      idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("clv") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_clv_suite(opts, report)
+    n = data["sizes"]
+    table = Table(title=f"clv: {n['customers']:,} customers, {n['repeat_buyers']:,} repeat buyers")
+    for i, h in enumerate(HEADERS):
+        table.add_column(h, justify="right" if i in (1, 2, 3, 4) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    for side, values in data["params"].items():
+        console.print(f"  {side:26} " + "  ".join(f"{v:.5g}" for v in values))
+    console.print(f"checks: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.suite == "identity":
@@ -394,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_project(args)
     if args.suite == "load":
         return run_load(args)
+    if args.suite == "clv":
+        return run_clv(args)
     if args.suite == "breakdown":
         return run_breakdown(args)
     raise AssertionError(args.suite)

@@ -17,6 +17,7 @@ the CLI, the Python API and (later) the HTTP API, and each face adds its own hin
     ├── GenerateError           bad generator parameters
     ├── IdentityError           an unknown profile or identifier, a merge that cannot be undone
     ├── RuleError               a rule that cannot run (``problems``: every error, each with its path)
+    ├── ModelError              a customer model that cannot be fitted (bad or too little data, no convergence)
     └── DefinitionError         a segment, tag or trait definition that cannot be used (a bad file,
         │                       an unusable rule, SQL or function), or one that does not exist
         └── DefinitionsError    several definitions with problems (``problems``: each one)
@@ -44,6 +45,7 @@ __all__ = [
     "RuleError",
     "DefinitionError",
     "DefinitionsError",
+    "ModelError",
 ]
 
 
@@ -94,6 +96,13 @@ class IdentityError(SegflowError):
     """An unknown profile or identifier, a merge that cannot be undone, a bad option."""
 
     code = "identity"
+
+
+class ModelError(SegflowError):
+    """A customer model (lifetime value, ...) that cannot be fitted or applied: bad or too
+    little input data, or an optimiser that did not converge."""
+
+    code = "model"
 
 
 @dataclass(frozen=True, slots=True)

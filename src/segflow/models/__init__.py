@@ -1,0 +1,1 @@
+"""Customer models: RFM, clusters, lifecycle, activity/loyalty, lifetime value."""
