@@ -410,6 +410,11 @@ from segflow.cli.tags import tags_app  # noqa: E402
 
 app.add_typer(tags_app, name="tags")
 
+# -- customer models (segflow.cli.models) ---------------------------------------------------
+from segflow.cli.models import model_app  # noqa: E402
+
+app.add_typer(model_app, name="model")
+
 # -- identity resolution and the global file (segflow.cli.identity) -------------------------
 from segflow.cli.identity import register as _register_identity  # noqa: E402
 

@@ -18,6 +18,9 @@ How a refresh runs:
 holds: ``name, kind, type, file, fingerprint, as_of, refreshed_at, seconds, non_null``.
 ``as_of`` is the time the column was computed as of; :func:`last_refresh` reads it.
 
+Columns a model owns (:mod:`segflow.traits.store`, ``trait_state.kind`` ``model:<name>``)
+are kept as they are; a trait file named like one is refused (``trait_conflict``).
+
 With ``names``, only those traits are recomputed (plus any trait that is new or whose
 definition changed since it was stored); the others keep their stored column and
 their ``as_of``. Traits whose file was removed are dropped from the table.
@@ -40,7 +43,7 @@ import sqlglot
 from sqlglot import exp
 
 from segflow import clock
-from segflow.clock import as_utc, at_or_now, utc
+from segflow.clock import at_or_now, utc
 from segflow.definitions.graph import GraphNode
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.errors import DefinitionError, QueryError
@@ -48,6 +51,7 @@ from segflow.scheduler.jobs import register_job_kind
 from segflow.schema.types import AttributeType as T
 from segflow.traits.compile import compile_trait_sql, sql_type
 from segflow.traits.definition import ZERO_WHEN_EMPTY, TraitDefinition, load_trait_definitions
+from segflow.traits.store import OWNED_PREFIX, is_owned, state_rows
 from segflow.warehouse import tables
 
 if TYPE_CHECKING:
@@ -59,7 +63,7 @@ __all__ = ["STATE_TABLE", "TraitProgress", "last_refresh", "refresh_trait_job", 
            "trait_nodes"]
 
 #: The warehouse table recording, per materialised trait, what its column holds (see warehouse/tables.py).
-STATE_TABLE = tables.TRAIT_STATE
+STATE_TABLE = tables.TRAIT_STATE  # see segflow.traits.store
 _TEMP_PREFIX = "_segflow_trait_"
 _OLD = "_segflow_traits_old"
 
@@ -91,22 +95,11 @@ def _table(name: str, alias: str) -> exp.Table:
     )
 
 
-def _state_rows(wh: Warehouse) -> dict[str, dict[str, Any]]:
-    if not wh.table_exists(STATE_TABLE):
-        return {}
-    cursor = wh.execute(f"SELECT * FROM {STATE_TABLE} ORDER BY name")
-    names = [d[0] for d in cursor.description]
-    rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
-    for row in rows.values():  # DuckDB hands back its own UTC object; make it the stdlib one
-        for key in ("as_of", "refreshed_at"):
-            row[key] = as_utc(row[key])
-    return rows
-
-
 def last_refresh(ctx: ProjectContext) -> dict[str, Any] | None:
-    """What the ``traits`` table holds: ``{"as_of", "refreshed_at", "traits": {name: row}}``
-    (``as_of`` and ``refreshed_at`` of the latest refresh), or None before the first one."""
-    rows = _state_rows(ctx.warehouse)
+    """What the defined traits' columns hold: ``{"as_of", "refreshed_at", "traits": {name: row}}``
+    (``as_of`` and ``refreshed_at`` of the latest refresh), or None before the first one.
+    Columns a model owns are not in it (:func:`segflow.traits.store.owned_columns`)."""
+    rows = {n: r for n, r in state_rows(ctx.warehouse).items() if not is_owned(r)}
     if not rows:
         return None
     latest = max(rows.values(), key=lambda r: r["refreshed_at"])
@@ -140,8 +133,14 @@ def refresh_traits(
         raise QueryError("cannot refresh traits: the workspace is open read-only", code="read_only")
 
     wh = ctx.warehouse
-    previous = _state_rows(wh)
+    previous = state_rows(wh)
+    owned = [n for n, r in previous.items() if is_owned(r)]
+    for t in definitions:
+        if t.name in previous and is_owned(previous[t.name]):
+            raise DefinitionError(f"{t.file}: trait {t.name!r} is a column of {previous[t.name]['kind']}: "
+                                  "rename the trait", code="trait_conflict", path=t.file)
     stored = wh.columns("traits")
+    owned = [n for n in owned if n in stored]
     wanted = set(names) if names is not None else None
 
     def keep(t: TraitDefinition) -> bool:
@@ -166,17 +165,19 @@ def refresh_traits(
             seconds[t.name] = time.perf_counter() - begun
         if progress:
             progress("write", len(computed), len(computed))
-        if carried:
-            keep_cols = [exp.column("profile_id", quoted=True), *(exp.column(t.name, quoted=True) for t in carried)]
+        old_needed = bool(carried or owned)
+        if old_needed:
+            keep_cols = [exp.column("profile_id", quoted=True), *(exp.column(t.name, quoted=True) for t in carried),
+                         *(exp.column(n, quoted=True) for n in owned)]
             old = sqlglot.select(*keep_cols).from_(exp.to_table("traits", quoted=True))
             wh.temp_table(_OLD, old.sql(dialect=wh.DIALECT))
-        final = _final_select(definitions, temps, carried).sql(dialect=wh.DIALECT)
+        final = _final_select(definitions, temps, carried, owned).sql(dialect=wh.DIALECT)
         tables.replace_table(wh, tables.TRAITS, final)
         tables.set_not_null(wh, tables.TRAITS, "profile_id")
         counts = _non_null(wh, definitions)
         refreshed_at = clock.now()
         tables.ensure(wh, STATE_TABLE)
-        wh.execute(f"DELETE FROM {STATE_TABLE}")
+        wh.execute(f"DELETE FROM {STATE_TABLE} WHERE kind NOT LIKE '{OWNED_PREFIX}%'")
         rows = []
         for t in definitions:
             if t.name in seconds:
@@ -188,7 +189,7 @@ def refresh_traits(
                              prev["refreshed_at"], prev["seconds"], counts[t.name]])
         if rows:
             wh.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        wh.drop_tables(*temps.values(), *([_OLD] if carried else []))
+        wh.drop_tables(*temps.values(), *([_OLD] if old_needed else []))
 
     profiles = wh.count(f"SELECT count(*) FROM {tables.TRAITS}")
     summary_traits = {}
@@ -202,9 +203,10 @@ def refresh_traits(
 
 
 def _final_select(
-    definitions: list[TraitDefinition], temps: dict[str, str], carried: list[TraitDefinition]
+    definitions: list[TraitDefinition], temps: dict[str, str], carried: list[TraitDefinition], owned: list[str]
 ) -> exp.Select:
-    """Every profile with one column per trait, from the temporary tables (and the old table)."""
+    """Every profile with one column per trait, from the temporary tables (and the old table),
+    then the columns models own, kept as they were."""
     columns: list[exp.Expression] = [_as(_col("p", "profile_id"), "profile_id")]
     joins: list[tuple[exp.Expression, exp.Expression]] = []
     for i, t in enumerate(definitions):
@@ -220,10 +222,11 @@ def _final_select(
                 value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
             value = exp.cast(value, sql_type(t.type))
         columns.append(_as(value, t.name))
+    columns.extend(_as(_col("old", name), name) for name in owned)
     select = sqlglot.select(*columns).from_(_table("profiles", "p"))
     for table, on in joins:
         select = select.join(table, on=on, join_type="left")
-    if carried:
+    if carried or owned:
         on = exp.EQ(this=_col("old", "profile_id"), expression=_col("p", "profile_id"))
         select = select.join(_table(_OLD, "old"), on=on, join_type="left")
     return select.order_by(_col("p", "profile_id"))

@@ -1,0 +1,123 @@
+"""Lifetime value as traits: fit BG/NBD and Gamma-Gamma on the orders, score every buyer.
+
+    >>> result = run_clv(ws, as_of=datetime(2026, 11, 1, tzinfo=UTC))   # doctest: +SKIP
+    >>> result.bgnbd["r"], result.customers                              # doctest: +SKIP
+    (0.61, 482_113)
+
+The numbers come from :mod:`segflow.models.lifetime` (the summary in SQL, the fits with
+scipy); this module runs them on a project and writes, owned by ``model:clv``, the traits
+
+* ``p_alive`` — the probability the customer has not dropped out;
+* ``expected_orders`` — expected purchase days in the next ``horizon × step`` time units;
+* ``expected_order_value`` — expected worth of one future purchase (Gamma-Gamma);
+* ``clv`` — the discounted value of the next ``horizon`` periods of ``step`` time units.
+
+Customers are the profiles with a paid order up to *as_of*; the others get NULL. Both fits
+run before anything is written: a fit that fails leaves the previous ``clv`` traits as
+they were.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from segflow.clock import at_or_now
+from segflow.errors import ModelError
+from segflow.schema.types import AttributeType as T
+
+if TYPE_CHECKING:
+    from segflow.context import ProjectContext
+
+__all__ = ["OUTPUTS", "OWNER", "ClvResult", "ClvSettings", "run_clv"]
+
+OWNER = "model:clv"
+OUTPUTS: dict[str, T] = {"p_alive": T.NUMBER, "expected_orders": T.NUMBER, "expected_order_value": T.NUMBER,
+                         "clv": T.NUMBER}
+#: One month in each time unit: the default period of ``clv``.
+MONTH = {"days": 30.0, "weeks": 4.345}
+_TABLE = "_segflow_clv_scores"
+
+
+@dataclass(frozen=True)
+class ClvSettings:
+    time_unit: str = "days"
+    #: Periods the value adds up.
+    horizon: int = 12
+    #: Length of one period in time units (None: a month, 30 days or 4.345 weeks).
+    step: float | None = None
+    discount_rate: float = 0.0
+    penalizer: float = 0.0
+
+    @property
+    def period(self) -> float:
+        if self.step is not None:
+            return self.step
+        try:
+            return MONTH[self.time_unit]
+        except KeyError:
+            raise ModelError(f"unknown time unit {self.time_unit!r}: use one of {', '.join(MONTH)}",
+                             path="time_unit") from None
+
+
+@dataclass
+class ClvResult:
+    as_of: datetime
+    settings: dict[str, Any]
+    customers: int
+    bgnbd: dict[str, Any]
+    gamma_gamma: dict[str, Any]
+    #: trait → {"mean", "p50", "p90", "max"} over the customers.
+    traits: dict[str, dict[str, float]]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: ClvSettings | None = None) -> ClvResult:
+    """Fit both models on the paid orders up to *as_of* (default now) and write the traits."""
+    import numpy as np
+    import pyarrow as pa
+
+    from segflow.models.lifetime import clv, fit_bgnbd, fit_gamma_gamma, rfm_summary_sql
+    from segflow.traits.store import write_owned_traits
+
+    cfg = settings or ClvSettings()
+    period = cfg.period
+    when = at_or_now(as_of, ctx.clock)
+    wh = ctx.warehouse
+    started = time.perf_counter()
+    if not wh.table_exists("orders"):
+        raise ModelError("clv: no orders loaded: load an orders file first", code="no_orders", path="orders")
+    sql = rfm_summary_sql(when, time_unit=cfg.time_unit, timezone=ctx.config.timezone)
+    data = wh.execute(f"SELECT * FROM ({sql}) AS s ORDER BY profile_id").fetchnumpy()
+    ids = data["profile_id"]
+    if len(ids) == 0:
+        raise ModelError(f"clv: no paid orders up to {when.isoformat()}: nothing to fit", code="no_orders",
+                         path="orders")
+    x, tx, age, m = (np.asarray(data[c], dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    bg = fit_bgnbd(x, tx, age, penalizer=cfg.penalizer)
+    gg = fit_gamma_gamma(x, m, penalizer=cfg.penalizer)
+    scores = {
+        "p_alive": bg.p_alive(x, tx, age),
+        "expected_orders": bg.expected_purchases(cfg.horizon * period, x, tx, age),
+        "expected_order_value": gg.expected_order_value(x, m),
+        "clv": clv(bg, gg, x, tx, age, m, horizon=cfg.horizon, step=period, discount_rate=cfg.discount_rate),
+    }
+    for name, values in scores.items():
+        if not np.all(np.isfinite(values)):
+            raise ModelError(f"clv: {int((~np.isfinite(values)).sum())} customers got a non-finite {name}; "
+                             "nothing was written", path=name)
+    table = pa.table({"profile_id": pa.array(ids, type=pa.string()),
+                      **{name: pa.array(values, type=pa.float64()) for name, values in scores.items()}})
+    fingerprint = f"{cfg.time_unit}:{cfg.horizon}:{period}:{cfg.discount_rate}:{cfg.penalizer}"
+    with wh.registered(_TABLE, table) as name:
+        write_owned_traits(ctx, OWNER, OUTPUTS, f'SELECT * FROM "{name}"', as_of=when, fingerprint=fingerprint)
+    stats = {name: {"mean": float(np.mean(v)), "p50": float(np.percentile(v, 50)),
+                    "p90": float(np.percentile(v, 90)), "max": float(np.max(v))} for name, v in scores.items()}
+    return ClvResult(as_of=when, settings=asdict(cfg) | {"step": period}, customers=int(len(ids)),
+                     bgnbd=bg.to_dict(), gamma_gamma=gg.to_dict(), traits=stats,
+                     seconds=time.perf_counter() - started)
