@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     idn.add_argument("--idle-timeout", type=float, default=60.0,
                      help="before each side wait up to this many seconds for other processes to go quiet")
     idn.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    rf = suites.add_parser("rfm", help="the guide's RFM model end to end vs pandas and the template's rfm tags")
+    rf.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    rf.add_argument("--seed", type=int, default=0, help="generator seed")
+    rf.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    rf.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    rf.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    rf.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
+    rf.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     cl = suites.add_parser("clv", help="fit BG/NBD and Gamma-Gamma and score every customer vs lifetimes")
     cl.add_argument("--profiles", type=int, default=1_000_000, help="customers in the synthetic summary")
     cl.add_argument("--seed", type=int, default=0, help="simulation seed")
@@ -385,6 +393,30 @@ def run_identity(args: argparse.Namespace) -> int:
     return 0 if all(checks.values()) else 1
 
 
+def run_rfm(args: argparse.Namespace) -> int:
+    from bench.rfm import HEADERS, RfmOptions, result_rows, run_rfm_suite
+
+    opts = RfmOptions(profiles=args.profiles, seed=args.seed, data=args.data, out=args.out, repeat=args.repeat,
+                      idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("rfm") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_rfm_suite(opts, report)
+    n = data["sizes"]
+    table = Table(title=f"rfm: {n['profiles']:,} profiles, {n['orders']:,} orders")
+    for i, h in enumerate(HEADERS):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"checks: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
 def run_clv(args: argparse.Namespace) -> int:
     from bench.clv import HEADERS, ClvOptions, result_rows, run_clv_suite
 
@@ -429,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_load(args)
     if args.suite == "clv":
         return run_clv(args)
+    if args.suite == "rfm":
+        return run_rfm(args)
     if args.suite == "breakdown":
         return run_breakdown(args)
     raise AssertionError(args.suite)

@@ -53,3 +53,9 @@ def test_demo_command(tmp_path: Path) -> None:
         people = ws.table_counts()["profiles"]
         assert sources == expected and 0 < people < sources
         assert f"{sources:,} source records -> {people:,} people" in " ".join(result.stdout.split())
+        # the models ran and drew their charts
+        scored = ws.sql("SELECT count(rfm_score) AS n FROM traits").to_pylist()[0]["n"]
+        assert scored > 0 and "RFM (`segflow model rfm`): high value" in result.stdout
+        assert (tmp_path / "demo" / "charts" / "rfm.png").stat().st_size > 5000
+        assert f"Chart: {tmp_path / 'demo' / 'charts' / 'rfm.png'}" in result.stdout
+        assert "Lifetime value (`segflow model clv`)" in result.stdout

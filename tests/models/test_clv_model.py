@@ -93,8 +93,12 @@ def test_the_command_prints_the_documented_json(cdnow_project: Path) -> None:
     assert set(summary["gamma_gamma"]) >= {"p", "q", "gamma"}
     assert summary["bgnbd"]["r"] == pytest.approx(0.243, abs=0.0005)
     assert summary["settings"]["step"] == 4.345
+    chart = cdnow_project / "clv.html"
     table = subprocess.run([sys.executable, "-m", "segflow.cli.app", "model", "clv", "-p", str(cdnow_project),
-                            "--as-of", "1997-09-30", "--time-unit", "weeks"], capture_output=True, text=True,
-                           check=False)
+                            "--as-of", "1997-09-30", "--time-unit", "weeks", "--chart", str(chart)],
+                           capture_output=True, text=True, check=False)
     assert table.returncode == 0, table.stderr
     assert "BG/NBD" in table.stdout and "expected_order_value" in table.stdout
+    page = chart.read_text()
+    assert "vega" in page and "Lifetime value of 2,357 customers" in page
+    assert sum(summary["histograms"]["clv"]["counts"]) == 2357

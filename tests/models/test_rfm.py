@@ -333,10 +333,16 @@ def test_the_command_writes_and_prints_json(guide_shop: Workspace) -> None:
     summary = json.loads(proc.stdout)
     assert summary["tiers"] == {"high_value": 4, "potential": 4, "churn_risk": 3}
     assert summary["mode"] == "guide" and summary["config"]["window_days"] == 90
+    chart = root / "rfm.png"
     proc = subprocess.run([sys.executable, "-m", "segflow.cli.app", "model", "rfm", "-p", str(root),
-                           "--as-of", T.isoformat(), "--mode", "grid"], capture_output=True, text=True, check=False)
+                           "--as-of", T.isoformat(), "--mode", "grid", "--chart", str(chart)],
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "重要价值客户" in proc.stdout
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
+    proc = subprocess.run([sys.executable, "-m", "segflow.cli.app", "model", "rfm", "-p", str(root),
+                           "--chart", str(root / "rfm.jpg")], capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "use a name ending in .png, .svg, .html" in proc.stderr
     bad = root / "bad.yaml"
     bad.write_text("recency_days: [90, 30]\n")
     proc = subprocess.run([sys.executable, "-m", "segflow.cli.app", "model", "rfm", "-p", str(root),

@@ -27,6 +27,7 @@ model_app = typer.Typer(help="Customer models (RFM, lifetime value): computed as
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
 AsOfOpt = Annotated[str | None, typer.Option(help="Compute as of this ISO time (default: now, UTC).")]
+ChartOpt = Annotated[Path | None, typer.Option(help="Also draw the model's picture to this .png, .svg or .html file.")]
 
 
 class RfmMode(str, Enum):
@@ -46,15 +47,24 @@ def rfm(
     as_of: AsOfOpt = None,
     config: Annotated[Path | None, typer.Option(help="Settings file (default: models/rfm.yaml when there).")] = None,
     mode: Annotated[RfmMode | None, typer.Option(help="guide (the default), quantile or grid.")] = None,
+    chart: ChartOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Score every profile by recency, frequency and money; write the rfm_* traits."""
+    from segflow.charts import check_chart_path
     from segflow.models.rfm import load_rfm_config, run_rfm
 
     when = _when(as_of)
+    if chart is not None:
+        check_chart_path(chart)
     with _open(project) as ws:
         settings, file = load_rfm_config(config, root=ws.root, overrides={"mode": mode.value if mode else None})
         result = run_rfm(ws, as_of=when, config=settings, file=file)
+    if chart is not None:
+        from segflow.charts import save_chart
+        from segflow.models.charts import rfm_chart
+
+        save_chart(rfm_chart(result), chart)
     if fmt is Format.json:
         _json(result.to_dict())
         return
@@ -71,6 +81,8 @@ def rfm(
     out.print(table)
     out.print(f"Wrote rfm_r, rfm_f, rfm_m, rfm_score, rfm_tier in {result.seconds:.2f} s "
               f"(rules read them: {{trait: rfm_tier, eq: {next(iter(result.tiers))}}}).")
+    if chart is not None:
+        out.print(f"Chart: {chart}")
 
 
 @model_app.command("clv")
@@ -82,15 +94,24 @@ def clv(
     step: Annotated[float | None, typer.Option(help="Length of one period in time units (default: a month, "
                                                     "30 days or 4.345 weeks).")] = None,
     discount_rate: Annotated[float, typer.Option(help="Discount per period.")] = 0.0,
+    chart: ChartOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma on paid orders; write p_alive, expected_orders, expected_order_value, clv."""
+    from segflow.charts import check_chart_path
     from segflow.models.clv import ClvSettings, run_clv
 
     when = _when(as_of)
+    if chart is not None:
+        check_chart_path(chart)
     settings = ClvSettings(time_unit=time_unit.value, horizon=horizon, step=step, discount_rate=discount_rate)
     with _open(project) as ws:
         result = run_clv(ws, as_of=when, settings=settings)
+    if chart is not None:
+        from segflow.charts import save_chart
+        from segflow.models.charts import clv_chart
+
+        save_chart(clv_chart(result), chart)
     summary = result.to_dict()
     if fmt is Format.json:
         _json(summary)
@@ -113,6 +134,8 @@ def clv(
     for name, s in result.traits.items():
         stats.add_row(name, *(f"{s[k]:,.3f}" for k in ("mean", "p50", "p90", "max")))
     out.print(stats)
+    if chart is not None:
+        out.print(f"Chart: {chart}")
     sys.stdout.flush()
 
 

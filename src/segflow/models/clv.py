@@ -72,6 +72,8 @@ class ClvResult:
     #: trait → {"mean", "p50", "p90", "max"} over the customers.
     traits: dict[str, dict[str, float]]
     seconds: float
+    #: "clv" (up to its 99th percentile) and "p_alive" → {"edges": [...], "counts": [...]}, 40 bins.
+    histograms: dict[str, dict[str, list[float]]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +120,11 @@ def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: Clv
         write_owned_traits(ctx, OWNER, OUTPUTS, f'SELECT * FROM "{name}"', as_of=when, fingerprint=fingerprint)
     stats = {name: {"mean": float(np.mean(v)), "p50": float(np.percentile(v, 50)),
                     "p90": float(np.percentile(v, 90)), "max": float(np.max(v))} for name, v in scores.items()}
+    top = max(float(np.percentile(scores["clv"], 99)), 1e-9)
+    histograms = {}
+    for name, values, upper in (("clv", scores["clv"], top), ("p_alive", scores["p_alive"], 1.0)):
+        counts, edges = np.histogram(np.clip(values, 0.0, upper), bins=40, range=(0.0, upper))
+        histograms[name] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
     return ClvResult(as_of=when, settings=asdict(cfg) | {"step": period}, customers=int(len(ids)),
                      bgnbd=bg.to_dict(), gamma_gamma=gg.to_dict(), traits=stats,
-                     seconds=time.perf_counter() - started)
+                     seconds=time.perf_counter() - started, histograms=histograms)
