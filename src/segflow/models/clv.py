@@ -73,7 +73,7 @@ class ClvResult:
     traits: dict[str, dict[str, float]]
     seconds: float
     #: "clv" (up to its 99th percentile) and "p_alive" → {"edges": [...], "counts": [...]}, 40 bins.
-    histograms: dict[str, dict[str, list[float]]]
+    histograms: dict[str, dict[str, list[float] | list[int]]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,7 +121,7 @@ def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: Clv
     stats = {name: {"mean": float(np.mean(v)), "p50": float(np.percentile(v, 50)),
                     "p90": float(np.percentile(v, 90)), "max": float(np.max(v))} for name, v in scores.items()}
     top = max(float(np.percentile(scores["clv"], 99)), 1e-9)
-    histograms = {}
+    histograms: dict[str, dict[str, list[float] | list[int]]] = {}
     for name, values, upper in (("clv", scores["clv"], top), ("p_alive", scores["p_alive"], 1.0)):
         counts, edges = np.histogram(np.clip(values, 0.0, upper), bins=40, range=(0.0, upper))
         histograms[name] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
