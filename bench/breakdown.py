@@ -118,14 +118,14 @@ def instrumented(ws: Any) -> Iterator[Breakdown]:
     rec = _Recorder()
     wh = ws.warehouse
     raw = wh.con
-    wh.con = _TimedConnection(raw, rec)
+    wh._con = _TimedConnection(raw, rec)  # the adapter's connection (a read-only property outside warehouse/)
     undo = [_wrap(loader, name, rec) for name in LOADER_STEPS if hasattr(loader, name)]
     try:
         yield rec.out
     finally:
         for restore in undo:
             restore()
-        wh.con = raw
+        wh._con = raw
     staging = [s for _, s, _ in rec.out.statements if s.startswith("CREATE TEMP TABLE _staged_")]
     if staging:
         rec.out.staging_select = staging[0].split(" AS ", 1)[1]

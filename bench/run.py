@@ -123,6 +123,31 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--idle-timeout", type=float, default=60.0,
                     help="before each side wait up to this many seconds for other processes to go quiet")
     cl.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    ac = suites.add_parser("activity", help="the activity and loyalty model end to end vs its query and pandas")
+    ac.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    ac.add_argument("--seed", type=int, default=0, help="generator seed")
+    ac.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    ac.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    ac.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    ac.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
+    ac.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    lc = suites.add_parser("lifecycle", help="one day of the lifecycle stages end to end vs its query and pandas")
+    lc.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    lc.add_argument("--seed", type=int, default=0, help="generator seed")
+    lc.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    lc.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    lc.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
+    lc.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
+    lc.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    cs = suites.add_parser("clusters", help="the k-means clusters model end to end vs pandas + scikit-learn")
+    cs.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
+    cs.add_argument("--rows", type=int, default=1_000_000, help="rows of the planted matrix (0: skip it)")
+    cs.add_argument("--seed", type=int, default=0, help="generator and model seed")
+    cs.add_argument("--data", type=Path, default=Path("bench/data"), help="cache of shops and projects")
+    cs.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch project (deleted)")
+    cs.add_argument("--repeat", type=int, default=1, help="timed runs per side; median reported")
+    cs.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
+    cs.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     bd = suites.add_parser("breakdown", help="time every statement and step of one segflow load")
     bd.add_argument("--profiles", type=int, default=100_000, help="profiles in the synthetic shop")
     bd.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -443,6 +468,78 @@ def run_clv(args: argparse.Namespace) -> int:
     return 0 if all(data["checks"].values()) else 1
 
 
+def run_activity(args: argparse.Namespace) -> int:
+    from bench.activity import HEADERS, ActivityOptions, result_rows, run_activity_suite
+
+    opts = ActivityOptions(profiles=args.profiles, seed=args.seed, data=args.data, out=args.out,
+                           repeat=max(1, args.repeat), idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("activity") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_activity_suite(opts, report)
+    n = data["sizes"]
+    table = Table(title=f"activity: {n['profiles']:,} profiles, {n['events']:,} events, {n['orders']:,} orders")
+    for i, h in enumerate(HEADERS):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"checks: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
+def run_lifecycle(args: argparse.Namespace) -> int:
+    from bench.lifecycle import HEADERS, LifecycleOptions, result_rows, run_lifecycle_suite
+
+    opts = LifecycleOptions(profiles=args.profiles, seed=args.seed, data=args.data, out=args.out,
+                            repeat=max(1, args.repeat), idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("lifecycle") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_lifecycle_suite(opts, report)
+    n = data["sizes"]
+    table = Table(title=f"lifecycle: {n['profiles']:,} profiles, {n['orders']:,} orders")
+    for i, h in enumerate(HEADERS):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"checks: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
+def run_clusters(args: argparse.Namespace) -> int:
+    from bench.clusters import HEADERS, ClustersOptions, result_rows, run_clusters_suite
+
+    opts = ClustersOptions(profiles=args.profiles, rows=args.rows, seed=args.seed, data=args.data, out=args.out,
+                           repeat=max(1, args.repeat), idle_timeout=args.idle_timeout, docs=not args.no_docs)
+    with console.status("clusters") as status:
+        def report(side: str, stage: str) -> None:
+            status.update(f"{side}: {stage}")
+            if not console.is_terminal:
+                console.log(f"{side}: {stage}")
+
+        data = run_clusters_suite(opts, report)
+    n = data["sizes"]
+    table = Table(title=f"clusters: {n['profiles']:,} profiles, {n['orders']:,} orders, {n['events']:,} events")
+    for i, h in enumerate(HEADERS):
+        table.add_column(h, justify="right" if i in (1, 2) else "left")
+    for row in result_rows(data):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"checks: {data['checks']}")
+    console.print(f"[dim]{machine_line(data['machine'])}[/dim]")
+    return 0 if all(data["checks"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.suite == "identity":
@@ -463,6 +560,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_clv(args)
     if args.suite == "rfm":
         return run_rfm(args)
+    if args.suite == "activity":
+        return run_activity(args)
+    if args.suite == "lifecycle":
+        return run_lifecycle(args)
+    if args.suite == "clusters":
+        return run_clusters(args)
     if args.suite == "breakdown":
         return run_breakdown(args)
     raise AssertionError(args.suite)

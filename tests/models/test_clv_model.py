@@ -15,7 +15,7 @@ import pytest
 
 import segflow
 from segflow.errors import ModelError
-from segflow.models.clv import ClvSettings, run_clv
+from segflow.models.clv import ClvSettings, load_clv_config, run_clv
 from segflow.models.lifetime import clv, fit_bgnbd, fit_gamma_gamma, rfm_summary_sql
 from segflow.traits.store import owned_columns
 
@@ -76,8 +76,8 @@ def test_no_orders_before_as_of_is_an_error_that_writes_nothing(cdnow_project: P
         with pytest.raises(ModelError, match="no paid orders up to 1990-01-01"):
             run_clv(ws, as_of=datetime(1990, 1, 1, tzinfo=UTC))
         assert ws.warehouse.rows("SELECT profile_id, clv FROM traits ORDER BY 1") == before
-        with pytest.raises(ModelError, match="unknown time unit 'months'"):
-            run_clv(ws, as_of=CDNOW_END, settings=ClvSettings(time_unit="months"))
+        with pytest.raises(ModelError, match="time_unit: Input should be 'days' or 'weeks'"):
+            load_clv_config(overrides={"time_unit": "months"})
     finally:
         ws.close()
 
@@ -102,3 +102,23 @@ def test_the_command_prints_the_documented_json(cdnow_project: Path) -> None:
     page = chart.read_text()
     assert "vega" in page and "Lifetime value of 2,357 customers" in page
     assert sum(summary["histograms"]["clv"]["counts"]) == 2357
+
+
+def test_settings_come_from_the_project_folder_and_flags_win(cdnow_project: Path) -> None:
+    file = cdnow_project / "models" / "clv.yaml"
+    file.parent.mkdir(exist_ok=True)
+    file.write_text("model: clv\ntime_unit: weeks\nhorizon: 6\nschedule: '0 3 * * *'\n")
+    try:
+        settings, shown = load_clv_config(root=cdnow_project)
+        assert (settings.time_unit, settings.horizon, settings.period, shown) == ("weeks", 6, 4.345, str(file))
+        settings, _ = load_clv_config(root=cdnow_project, overrides={"horizon": 3, "time_unit": None})
+        assert (settings.time_unit, settings.horizon) == ("weeks", 3)
+        assert settings.fingerprint() != ClvSettings(time_unit="weeks", horizon=6).fingerprint()
+        file.write_text("horizon: 0\n")
+        with pytest.raises(ModelError, match=r"clv.yaml: horizon: Input should be greater than or equal to 1"):
+            load_clv_config(root=cdnow_project)
+        file.write_text("horizon: [1,\n")
+        with pytest.raises(ModelError, match=r"clv.yaml: not valid YAML \(line 2, column 1\)"):
+            load_clv_config(root=cdnow_project)
+    finally:
+        file.unlink()

@@ -293,31 +293,107 @@ def test_every_mode_matches_the_oracle(scratch: Workspace, orders: list[Any], mo
 
 # -- the template's rfm tags on a generated shop --------------------------------------------------
 
-def test_the_guide_mode_equals_the_template_rfm_tags(tmp_path: Path) -> None:
-    """The e-commerce template's rfm tags (tested against their own oracle in tests/tags)
-    give every profile the same scores and tier as the model."""
-    from segflow.generate import generate_shop
-    from segflow.tags import install_templates, refresh_tags
+RULE_TAGS = Path(__file__).resolve().parents[2] / "bench" / "rfm_rule_tags"
+SCORE_TAGS = ["rfm/recency_score", "rfm/frequency_score", "rfm/monetary_score", "rfm/tier"]
 
+
+@pytest.fixture(scope="module")
+def generated_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, datetime]]:
+    from segflow.generate import generate_shop
+    from segflow.tags import install_templates
+
+    root = tmp_path_factory.mktemp("rfm_shop")
     when = datetime(2026, 2, 28, 20, 0, tzinfo=UTC)
-    manifest = generate_shop(tmp_path / "data", profiles=1500, seed=5, days=365, end=date(2026, 3, 1), fmt="csv")
-    ws = segflow.init(tmp_path / "proj", timezone="Asia/Shanghai", default_phone_country="CN")
+    manifest = generate_shop(root / "data", profiles=1500, seed=5, days=365, end=date(2026, 3, 1), fmt="csv")
+    ws = segflow.init(root / "proj", timezone="Asia/Shanghai", default_phone_country="CN")
     try:
         for kind in ("profiles", "orders"):
-            ws.load(kind, [tmp_path / "data" / manifest["files"][kind]["file"]])
+            ws.load(kind, [root / "data" / manifest["files"][kind]["file"]])
         install_templates(ws, "ecommerce")
-        names = ["rfm/recency_score", "rfm/frequency_score", "rfm/monetary_score", "rfm/tier"]
-        assert [r.error for r in refresh_tags(ws, names, as_of=when)] == [None] * 4
-        tags: dict[str, dict[str, str]] = {}
-        for tag, pid, value in ws.warehouse.rows("SELECT tag, profile_id, value FROM tag_assignments"):
-            tags.setdefault(pid, {})[tag] = value
+    finally:
+        ws.close()
+    yield root / "proj", when
+
+
+def tag_values(ws: Workspace, names: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for tag, pid, value in ws.warehouse.rows("SELECT tag, profile_id, value FROM tag_assignments"):
+        if tag in names:
+            out.setdefault(pid, {})[tag] = value
+    return out
+
+
+def test_the_guide_mode_equals_the_guide_written_as_rule_tags(generated_shop: tuple[Path, datetime],
+                                                              tmp_path: Path) -> None:
+    """The guide's rules written in the rule language (the template's tags before the model,
+    kept in bench/rfm_rule_tags) give every profile the same scores and tier as the model."""
+    import shutil
+
+    from segflow.tags import refresh_tags
+
+    source, when = generated_shop
+    shutil.copytree(source, tmp_path / "proj")
+    for f in RULE_TAGS.glob("*.yaml"):
+        shutil.copy(f, tmp_path / "proj" / "tags" / "rfm" / f.name)
+    ws = segflow.open(tmp_path / "proj")
+    try:
+        assert [r.error for r in refresh_tags(ws, SCORE_TAGS, as_of=when)] == [None] * 4
+        assert owned_columns(ws.warehouse, "model:rfm") == {}  # the rule tags read no model
+        tags = tag_values(ws, SCORE_TAGS)
         result = run_rfm(ws, as_of=when)
         model = {p: s for p, s in scores(ws).items() if s[0] is not None}
         assert len(model) == result.scored > 300
         assert set(model) == set(tags)
         for pid, (r, f, m, _, tier) in model.items():
-            assert (str(r), str(f), str(m), tier) == tuple(tags[pid][n] for n in names), pid
+            assert (str(r), str(f), str(m), tier) == tuple(tags[pid][n] for n in SCORE_TAGS), pid
         assert all(result.tiers.values())
+    finally:
+        ws.close()
+
+
+def test_the_template_tags_read_the_model_run_as_of_the_refresh(generated_shop: tuple[Path, datetime],
+                                                                tmp_path: Path) -> None:
+    import shutil
+
+    from segflow.tags import refresh_tags
+
+    source, when = generated_shop
+    shutil.copytree(source, tmp_path / "proj")
+    ws = segflow.open(tmp_path / "proj")
+    try:
+        names = [*SCORE_TAGS, "rfm/high_value"]
+        assert [r.error for r in refresh_tags(ws, names, as_of=when)] == [None] * 5
+        state = owned_columns(ws.warehouse, "model:rfm")
+        assert {row["as_of"] for row in state.values()} == {when}  # the refresh ran the model as of its time
+        first_run = {row["refreshed_at"] for row in state.values()}
+        tags = tag_values(ws, names)
+        model = {p: s for p, s in scores(ws).items() if s[0] is not None}
+        assert set(model) == set(tags) and len(model) > 300
+        for pid, (r, f, m, _, tier) in model.items():
+            assert tuple(tags[pid][n] for n in SCORE_TAGS) == (str(r), str(f), str(m), tier), pid
+            assert ("rfm/high_value" in tags[pid]) == (tier == "high_value")
+
+        # as of the same time with the same settings: the model's traits are reused
+        refresh_tags(ws, ["rfm/tier"], as_of=when)
+        assert {row["refreshed_at"] for row in owned_columns(ws.warehouse, "model:rfm").values()} == first_run
+        # a later time, or other settings, run it again
+        later = when + 40 * DAY
+        assert [r.error for r in refresh_tags(ws, ["rfm/tier"], as_of=later)] == [None]
+        assert {row["as_of"] for row in owned_columns(ws.warehouse, "model:rfm").values()} == {later}
+        (ws.root / "models").mkdir(exist_ok=True)
+        (ws.root / "models" / "rfm.yaml").write_text("monetary_min: [2000, 800]\n")
+        refresh_tags(ws, ["rfm/monetary_score"], as_of=later)
+        config = load_rfm_config(root=ws.root)[0]
+        assert {row["fingerprint"] for row in owned_columns(ws.warehouse, "model:rfm").values()} == {
+            config.fingerprint()}
+
+        # a model that fails (no paid order yet) refreshes none of its readers, which keep their values
+        before = tag_values(ws, names)
+        results = {r.name: r.error for r in refresh_tags(ws, names, as_of=datetime(2000, 1, 1, tzinfo=UTC))}
+        assert all(results[n] and "not refreshed" in results[n] for n in names), results
+        assert "model rfm failed: rfm: no paid orders up to 2000-01-01" in str(results["rfm/tier"])
+        assert "reads tag 'rfm/tier'" in str(results["rfm/high_value"])
+        assert tag_values(ws, names) == before
     finally:
         ws.close()
 

@@ -76,9 +76,15 @@ def test_rfm_tier_has_every_value(refreshed: tuple[Workspace, dict]) -> None:
 
 
 def test_tags_run_after_the_tags_they_use(refreshed: tuple[Workspace, dict]) -> None:
-    order = list(refreshed[1]["results"])
-    for score in ("rfm/recency_score", "rfm/frequency_score", "rfm/monetary_score"):
-        assert order.index(score) < order.index("rfm/tier") < order.index("rfm/high_value")
+    from segflow.tags.definition import load_tag_definitions
+
+    ws, facts = refreshed
+    order = list(facts["results"])
+    tags = load_tag_definitions(ws.root)
+    pairs = [(used, name) for name in order for used in tags[name].tags_used if used in tags]
+    assert ("rfm/tier", "rfm/high_value") in pairs
+    for used, name in pairs:
+        assert order.index(used) < order.index(name), (used, name)
 
 
 def test_a_segment_rule_can_use_the_template_tags(refreshed: tuple[Workspace, dict]) -> None:

@@ -101,13 +101,16 @@ class DependencyGraph:
         return seen
 
     def with_upstream(self, wanted: Iterable[Node]) -> set[Node]:
-        """*wanted* plus every refreshable node it reads, transitively (through refreshable nodes)."""
-        out, stack = set(wanted), list(wanted)
+        """*wanted* plus every refreshable node it reads, transitively (also through nodes that are
+        not refreshed themselves: a model's trait reads the model)."""
+        out, seen, stack = set(wanted), set(wanted), list(wanted)
         while stack:
             for up in self.upstream.get(stack.pop(), ()):
-                if up not in out and up in self.refreshable:
-                    out.add(up)
+                if up not in seen:
+                    seen.add(up)
                     stack.append(up)
+                    if up in self.refreshable:
+                        out.add(up)
         return out
 
     def rank(self, node: Node) -> int:

@@ -13,8 +13,8 @@ refused with its file and rule path before anything is written.
 Apply, in order: checks (as plan); records a new version of each new, changed or
 removed definition and brings the schedules in line, in one state-store transaction;
 empties removed segments (each member gets an ``exited`` event); recomputes changed
-traits; then refreshes the new and changed dynamic segments and rule tags and
-everything that reads them (or a changed trait), in dependency order, through the
+traits; runs new and changed models (``models/*.yaml``); then refreshes the new and changed dynamic segments and rule tags and
+everything that reads them (or a changed trait or model), in dependency order, through the
 definitions runner (:mod:`~segflow.definitions.runner`).
 """
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ApplyResult", "Change", "Plan", "apply", "make_plan"]
 
-_ORDER = {"trait": 0, "tag": 1, "segment": 2}
+_ORDER = {"trait": 0, "model": 1, "tag": 2, "segment": 3}
 
 
 @dataclass
@@ -137,10 +137,20 @@ def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | Non
                               local=mine))
     if counts:
         pending_traits = {c.name for c in changes if c.kind == "trait" and c.action != "unchanged"}
+        pending_traits |= _pending_model_traits(ctx, changes)
         for change in changes:
             if change.kind in ("segment", "tag"):
                 _count(ctx, rules, change, pending_traits, when)
     return Plan(as_of=when, changes=changes)
+
+
+def _pending_model_traits(ctx: ProjectContext, changes: list[Change]) -> set[str]:
+    """Model traits a rule cannot be previewed on yet: of a model this apply runs, or never written."""
+    from segflow.models.registry import get_model, output_types
+
+    out = {t for c in changes if c.kind == "model" and c.action in ("new", "changed") for t in get_model(c.name).outputs}
+    stored = set(ctx.warehouse.columns("traits")) if ctx.warehouse.table_exists("traits") else set()
+    return out | (set(output_types()) - stored)
 
 
 def _traits_read(rule: Any) -> set[str]:
@@ -175,7 +185,7 @@ def _graph(defs: ProjectDefinitions, removed_traits: Iterable[str] = ()) -> Depe
     """The graph of the project folder's segments, tags and traits (and traits being removed: their
     readers are refreshed, and fail, rather than keep what the removed trait gave them)."""
     traits: dict[str, Any] = {**dict.fromkeys(removed_traits), **defs.traits}
-    return build_graph({"segment": defs.segments, "tag": defs.tags, "trait": traits})
+    return build_graph({**defs.graph_definitions(), "trait": traits})
 
 
 def _desired_schedules(defs: dict[tuple[str, str], LocalDefinition], graph: DependencyGraph) -> list[Any]:
@@ -238,7 +248,12 @@ def apply(ctx: ProjectContext, *, refresh: bool = True, as_of: datetime | None =
         trait_summary = refresh_traits(ctx, as_of=when, names=[c.name for c in trait_changes if c.action != "removed"])
     refreshed: list[RefreshResult] = []
     if refresh:
-        refreshed = _refresh_changed(ctx, plan, defs, when, run_refresh)
+        models = sorted(c.name for c in plan.pending if c.kind == "model" and c.action != "removed")
+        if models:
+            from segflow.models.refresh import refresh_models
+
+            refreshed = refresh_models(ctx, models, as_of=when, trigger="apply")
+        refreshed += _refresh_changed(ctx, plan, defs, when, run_refresh)
     return ApplyResult(plan=plan, versions=versions, refreshed=refreshed, traits=trait_summary)
 
 
@@ -248,7 +263,7 @@ def _refresh_changed(ctx: ProjectContext, plan: Plan, defs: ProjectDefinitions, 
     removed_traits = [c.name for c in plan.pending if c.kind == "trait" and c.action == "removed"]
     graph = _graph(defs, removed_traits)
     roots = {(c.kind, c.name) for c in plan.pending
-             if c.action != "removed" and c.kind in ("segment", "tag", "trait")} | {("trait", n) for n in removed_traits}
+             if c.action != "removed" and c.kind in ("segment", "tag", "trait", "model")} | {("trait", n) for n in removed_traits}
     affected = graph.downstream(roots) & graph.refreshable
     segs = sorted(n for k, n in affected if k == "segment")
     tags = sorted(n for k, n in affected if k == "tag")

@@ -1,4 +1,4 @@
-"""The project folder's definitions as code: ``segments/``, ``tags/`` and ``traits/``.
+"""The project folder's definitions as code: ``segments/``, ``tags/``, ``traits/`` and ``models/``.
 
 :func:`local_definitions` reads every file, validates it and returns one
 :class:`LocalDefinition` per (kind, name) with the canonical body that is versioned.
@@ -10,7 +10,7 @@ anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segflow.errors import DefinitionsError, SegflowError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
-KINDS = ("trait", "tag", "segment")
+KINDS = ("trait", "model", "tag", "segment")
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,18 @@ class ProjectDefinitions:
     segments: dict[str, Any]
     tags: dict[str, Any]
     traits: dict[str, Any]
+    models: dict[str, Any] = field(default_factory=dict)
+
+    def graph_definitions(self) -> dict[str, dict[str, Any]]:
+        """``{kind: {name: definition}}`` for :func:`~segflow.definitions.graph.build_graph`."""
+        return {"segment": self.segments, "tag": self.tags, "trait": self.traits, "model": self.models}
 
     def all(self) -> dict[tuple[str, str], LocalDefinition]:
         out: dict[tuple[str, str], LocalDefinition] = {}
         for name, t in self.traits.items():
             out[("trait", name)] = LocalDefinition("trait", name, dict(t.data), t.file, t)
+        for name, m in self.models.items():
+            out[("model", name)] = LocalDefinition("model", name, m.body(), m.file, m)
         for name, t in self.tags.items():
             out[("tag", name)] = LocalDefinition("tag", name, _tag_body(t), getattr(t, "file", None), t)
         for name, s in self.segments.items():
@@ -91,14 +98,16 @@ def _tag_body(tag: Any) -> dict[str, Any]:
 
 
 def local_definitions(ctx: ProjectContext) -> ProjectDefinitions:
-    """Read ``traits/``, ``tags/`` and ``segments/``; a file that does not parse raises its error."""
+    """Read ``traits/``, ``models/``, ``tags/`` and ``segments/``; a file that does not parse raises its error."""
+    from segflow.models.definition import load_model_definitions
     from segflow.tags.refresh import applied_tags
     from segflow.traits import load_trait_definitions
     from segflow.traits.refresh import trait_columns
 
     orders, items = trait_columns(ctx)
     traits = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)}
-    return ProjectDefinitions(segments=load_segment_definitions(ctx.root), tags=applied_tags(ctx), traits=traits)
+    return ProjectDefinitions(segments=load_segment_definitions(ctx.root), tags=applied_tags(ctx), traits=traits,
+                              models=load_model_definitions(ctx.root))
 
 
 def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckContext:
@@ -114,12 +123,16 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckCon
 
     problems: list[str] = []
     try:
-        build_graph({"segment": defs.segments, "tag": defs.tags, "trait": defs.traits}).order()
+        build_graph(defs.graph_definitions()).order()
     except SegflowError as exc:
         problems.append(exc.message)
     if problems:
         raise DefinitionsError(problems, code="definition_cycle")
+    from segflow.models.registry import get_model
+
     traits = {name: t.type for name, t in defs.traits.items()}
+    for name in defs.models:  # a model's traits, before it first ran
+        traits.update({k: v for k, v in get_model(name).outputs.items() if k not in traits})
     base = check_context(ctx, defs.segments, defs.tags)
     base = replace(base, traits={**base.traits, **traits})
     rules: list[tuple[str, str, Any, str | None]] = [

@@ -22,16 +22,20 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from segflow.clock import at_or_now
 from segflow.errors import ModelError
+from segflow.models.registry import ModelKind, register_model
 from segflow.schema.types import AttributeType as T
 
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
 
-__all__ = ["OUTPUTS", "OWNER", "ClvResult", "ClvSettings", "run_clv"]
+__all__ = ["OUTPUTS", "OWNER", "ClvResult", "ClvSettings", "load_clv_config", "run_clv"]
 
 OWNER = "model:clv"
 OUTPUTS: dict[str, T] = {"p_alive": T.NUMBER, "expected_orders": T.NUMBER, "expected_order_value": T.NUMBER,
@@ -41,31 +45,44 @@ MONTH = {"days": 30.0, "weeks": 4.345}
 _TABLE = "_segflow_clv_scores"
 
 
-@dataclass(frozen=True)
-class ClvSettings:
-    time_unit: str = "days"
+class ClvSettings(BaseModel):
+    """What ``models/clv.yaml`` (or ``--config FILE``) may set; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_unit: Literal["days", "weeks"] = "days"
     #: Periods the value adds up.
-    horizon: int = 12
+    horizon: int = Field(default=12, ge=1)
     #: Length of one period in time units (None: a month, 30 days or 4.345 weeks).
-    step: float | None = None
-    discount_rate: float = 0.0
-    penalizer: float = 0.0
+    step: float | None = Field(default=None, gt=0)
+    discount_rate: float = Field(default=0.0, ge=0)
+    penalizer: float = Field(default=0.0, ge=0)
 
     @property
     def period(self) -> float:
-        if self.step is not None:
-            return self.step
-        try:
-            return MONTH[self.time_unit]
-        except KeyError:
-            raise ModelError(f"unknown time unit {self.time_unit!r}: use one of {', '.join(MONTH)}",
-                             path="time_unit") from None
+        return self.step if self.step is not None else MONTH[self.time_unit]
+
+    def fingerprint(self) -> str:
+        from segflow.models.config import config_fingerprint
+
+        return config_fingerprint(self, step=self.period)
+
+
+def load_clv_config(path: Path | None = None, *, root: Path | None = None,
+                    overrides: dict[str, Any] | None = None) -> tuple[ClvSettings, str | None]:
+    """The settings in *path*, else ``<root>/models/clv.yaml`` when it exists, else the
+    defaults, with the non-None *overrides* on top (:mod:`segflow.models.config`)."""
+    from segflow.models.config import load_model_config
+
+    return load_model_config("clv", ClvSettings, path, root=root, overrides=overrides)
 
 
 @dataclass
 class ClvResult:
     as_of: datetime
     settings: dict[str, Any]
+    #: The settings file, when there was one.
+    file: str | None
     customers: int
     bgnbd: dict[str, Any]
     gamma_gamma: dict[str, Any]
@@ -79,7 +96,8 @@ class ClvResult:
         return asdict(self)
 
 
-def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: ClvSettings | None = None) -> ClvResult:
+def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: ClvSettings | None = None,
+            file: str | None = None) -> ClvResult:
     """Fit both models on the paid orders up to *as_of* (default now) and write the traits."""
     import numpy as np
     import pyarrow as pa
@@ -115,9 +133,8 @@ def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: Clv
                              "nothing was written", path=name)
     table = pa.table({"profile_id": pa.array(ids, type=pa.string()),
                       **{name: pa.array(values, type=pa.float64()) for name, values in scores.items()}})
-    fingerprint = f"{cfg.time_unit}:{cfg.horizon}:{period}:{cfg.discount_rate}:{cfg.penalizer}"
     with wh.registered(_TABLE, table) as name:
-        write_owned_traits(ctx, OWNER, OUTPUTS, f'SELECT * FROM "{name}"', as_of=when, fingerprint=fingerprint)
+        write_owned_traits(ctx, OWNER, OUTPUTS, f'SELECT * FROM "{name}"', as_of=when, file=file, fingerprint=cfg.fingerprint())
     stats = {name: {"mean": float(np.mean(v)), "p50": float(np.percentile(v, 50)),
                     "p90": float(np.percentile(v, 90)), "max": float(np.max(v))} for name, v in scores.items()}
     top = max(float(np.percentile(scores["clv"], 99)), 1e-9)
@@ -125,6 +142,20 @@ def run_clv(ctx: ProjectContext, *, as_of: datetime | None = None, settings: Clv
     for name, values, upper in (("clv", scores["clv"], top), ("p_alive", scores["p_alive"], 1.0)):
         counts, edges = np.histogram(np.clip(values, 0.0, upper), bins=40, range=(0.0, upper))
         histograms[name] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
-    return ClvResult(as_of=when, settings=asdict(cfg) | {"step": period}, customers=int(len(ids)),
+    return ClvResult(as_of=when, settings=cfg.model_dump() | {"step": period}, file=file, customers=int(len(ids)),
                      bgnbd=bg.to_dict(), gamma_gamma=gg.to_dict(), traits=stats,
                      seconds=time.perf_counter() - started, histograms=histograms)
+
+
+def _run(ctx: ProjectContext, *, as_of: datetime | None = None, config: ClvSettings | None = None,
+         file: str | None = None) -> ClvResult:
+    return run_clv(ctx, as_of=as_of, settings=config, file=file)
+
+
+def _describe(result: ClvResult) -> str:
+    return (f"{result.customers:,} customers, mean CLV {result.traits['clv']['mean']:,.2f} over "
+            f"{result.settings['horizon']} periods")
+
+
+register_model(ModelKind(name="clv", outputs=OUTPUTS, settings=ClvSettings, load=load_clv_config, run=_run,
+                         describe=_describe, title="lifetime value: BG/NBD and Gamma-Gamma"))

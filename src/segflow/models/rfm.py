@@ -42,18 +42,17 @@ R + F + M (3-6); ``rfm_tier`` is the cell (:data:`GRID_CELLS`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from segflow.clock import at_or_now, utc
 from segflow.errors import ModelError
+from segflow.models.registry import ModelKind, register_model
 from segflow.schema.types import AttributeType as T
 
 if TYPE_CHECKING:
@@ -138,46 +137,19 @@ class RfmConfig(BaseModel):
         return self.window_days if self.window_days is not None else _DEFAULT_WINDOW[self.mode]
 
     def fingerprint(self) -> str:
-        text = json.dumps(self.model_dump(mode="json") | {"window_days": self.window}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        from segflow.models.config import config_fingerprint
+
+        return config_fingerprint(self, window_days=self.window)
 
 
 def load_rfm_config(path: Path | None = None, *, root: Path | None = None,
                     overrides: dict[str, Any] | None = None) -> tuple[RfmConfig, str | None]:
     """The config in *path*, else ``<root>/models/rfm.yaml`` when it exists, else the defaults,
     with *overrides* on top. Returns it and the file it came from. ModelError naming the file
-    and field for a config that cannot be used."""
-    import yaml
+    and field for a config that cannot be used (:mod:`segflow.models.config`)."""
+    from segflow.models.config import load_model_config
 
-    file = path if path is not None else (root / "models" / "rfm.yaml" if root is not None else None)
-    data: dict[str, Any] = {}
-    shown: str | None = None
-    if file is not None and (path is not None or file.is_file()):
-        shown = str(file)
-        try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelError(f"{file}: no such file", code="invalid_config", path=str(file)) from None
-        except yaml.YAMLError as e:
-            raise ModelError(f"{file}: not valid YAML: {str(e).splitlines()[0]}", code="invalid_config",
-                             path=str(file)) from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ModelError(f"{file}: expected a mapping of settings, got {type(loaded).__name__}",
-                             code="invalid_config", path=str(file))
-        data = dict(loaded or {})
-        if data.get("model", "rfm") != "rfm":
-            raise ModelError(f"{file}: model: this is a config of {data['model']!r}, not of rfm",
-                             code="invalid_config", path="model")
-        data.pop("model", None)
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return RfmConfig.model_validate(data), shown
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "config"
-        message = err["msg"].removeprefix("Value error, ")
-        prefix = f"{shown}: " if shown else ""
-        raise ModelError(f"{prefix}{where}: {message}", code="invalid_config", path=where) from None
+    return load_model_config("rfm", RfmConfig, path, root=root, overrides=overrides)
 
 
 # -- the query ----------------------------------------------------------------------------------
@@ -327,3 +299,11 @@ def run_rfm(ctx: ProjectContext, *, as_of: datetime | None = None, config: RfmCo
     return RfmResult(mode=cfg.mode, as_of=when, config=cfg.model_dump(mode="json") | {"window_days": cfg.window},
                      file=file, profiles=profiles, scored=counts["rfm_score"], tiers=ordered, grid=grid,
                      labels=labels, seconds=time.perf_counter() - started)
+
+
+def _describe(result: RfmResult) -> str:
+    return ", ".join(f"{result.labels[t]['en']} {n:,}" for t, n in result.tiers.items() if n or result.mode == "guide")
+
+
+register_model(ModelKind(name="rfm", outputs=OUTPUTS, settings=RfmConfig, load=load_rfm_config, run=run_rfm,
+                         describe=_describe, title="recency, frequency and money scores and a value tier"))

@@ -8,8 +8,11 @@ How a refresh runs:
 
 1. every definition in ``tags/`` is loaded (:func:`~segflow.tags.definition.load_tag_definitions`);
    computed traits the rules use are refreshed as of the same T
-   (:func:`segflow.traits.refresh_traits` with their names), so a tag never reads a
-   trait computed for another time;
+   (:func:`segflow.traits.refresh_traits` with their names), and each model whose
+   traits they read is run as of T unless its traits already are as of T with the
+   project's current settings (:func:`segflow.models.registry.fresh_model_traits`), so
+   a tag never reads a trait computed for another time; a tag that reads a model that
+   fails is not refreshed (its error says why), nor is a tag that reads it;
 2. every rule is checked against the workspace (attributes, tags, traits, segments) and
    every Python function resolved; any problem raises :class:`~segflow.errors.DefinitionError`
    naming the file and the path in the definition, and nothing is written;
@@ -45,7 +48,7 @@ from segflow.clock import as_utc, at_or_now, utc
 from segflow.definitions.graph import GraphNode, rule_reads
 from segflow.definitions.kinds import DefinitionKind, register_kind
 from segflow.definitions.runner import RefreshJob, RefreshOutcome, RefreshResult
-from segflow.errors import DefinitionError, QueryError
+from segflow.errors import DefinitionError, QueryError, SegflowError
 from segflow.rules.errors import RuleError
 from segflow.scheduler.jobs import register_job_kind
 from segflow.tags.definition import TagDefinition, load_tag_definitions, refresh_order
@@ -100,8 +103,8 @@ def check_tag_definitions(
 ) -> dict[str, list[Condition]]:
     """Check the rules of *names* (default: every rule tag) against *ctx*; the checked trees
     per tag, one per case. Raises :class:`DefinitionError` listing every problem as
-    ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` count as
-    known even before their first refresh. *context* is the call's rule context (see
+    ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` and the
+    traits models write count as known even before their first refresh. *context* is the call's rule context (see
     :func:`segflow.rules.project.rule_context`), built here when not given."""
     from dataclasses import replace
 
@@ -117,6 +120,10 @@ def check_tag_definitions(
         orders, items = trait_columns(ctx)
         for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items):
             rules.traits.setdefault(t.name, t.type)
+        from segflow.models.registry import output_types
+
+        for trait, type_ in output_types().items():  # a model's traits, before it first ran
+            rules.traits.setdefault(trait, type_)
     checked: dict[str, list[Condition]] = {}
     lines: list[str] = []
     first: tuple[str, str] | None = None  # code and path of the first problem
@@ -143,23 +150,35 @@ def check_tag_definitions(
     return checked
 
 
-def _fresh_traits(ctx: ProjectContext, tags: list[TagDefinition], when: datetime) -> None:
-    """Refresh the computed traits *tags* use as of *when*, unless they already are."""
+def _fresh_traits(ctx: ProjectContext, tags: list[TagDefinition], when: datetime) -> dict[str, str]:
+    """Refresh the computed traits *tags* use as of *when*, unless they already are; run, as of
+    *when*, each model whose traits they read, unless its traits already are
+    (:func:`segflow.models.registry.fresh_model_traits`). Returns, for each tag that reads a
+    model that failed, the error (the tag is not refreshed: it would read stale values)."""
     used = sorted({t for tag in tags for t in tag.traits_used})
     if not used:
-        return
+        return {}
+    from segflow.models.registry import model_of_trait, run_model, stale_models
     from segflow.traits import last_refresh, load_trait_definitions, refresh_traits, trait_columns
 
     orders, items = trait_columns(ctx)
     defined = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)}
     wanted = [name for name in used if name in defined]
-    if not wanted:
-        return  # an unknown trait is reported by the rule check
-    stored = (last_refresh(ctx) or {"traits": {}})["traits"]
-    stale = [n for n in wanted if n not in stored or stored[n]["as_of"] != when
-             or stored[n]["fingerprint"] != defined[n].fingerprint()]
-    if stale:
-        refresh_traits(ctx, as_of=when, names=stale)
+    if wanted:  # an unknown trait is reported by the rule check
+        stored = (last_refresh(ctx) or {"traits": {}})["traits"]
+        stale = [n for n in wanted if n not in stored or stored[n]["as_of"] != when
+                 or stored[n]["fingerprint"] != defined[n].fingerprint()]
+        if stale:
+            refresh_traits(ctx, as_of=when, names=stale)
+    owners = {t: m for t in used if t not in defined and (m := model_of_trait(t)) is not None}
+    failed: dict[str, str] = {}
+    for model in stale_models(ctx, sorted(set(owners.values())), when):
+        try:
+            run_model(ctx, model, as_of=when)
+        except SegflowError as exc:
+            failed[model] = f"not refreshed: model {model} failed: {exc.message}"
+    return {tag.name: failed[owners[t]] for tag in tags for t in sorted(tag.traits_used)
+            if t in owners and owners[t] in failed}
 
 
 def _case_query(trees: list[Condition], tag: TagDefinition, when: datetime, zone: str, dialect: str) -> str:
@@ -231,8 +250,12 @@ def refresh_tags(
                 except DefinitionError as exc:
                     raise DefinitionError(f"{tags[n].file}: python: {exc.message.removeprefix('python: ')}",
                                           code=exc.code, path=f"{tags[n].file}: python") from None
-    _fresh_traits(ctx, [tags[n] for n in selected], when)
-    checked = check_tag_definitions(ctx, tags, selected)
+    blocked = _fresh_traits(ctx, [tags[n] for n in selected], when)
+    for n in selected:  # in dependency order: a tag reading a blocked tag is blocked too
+        up = next((u for u in sorted(tags[n].tags_used) if u in blocked), None)
+        if n not in blocked and up is not None:
+            blocked[n] = f"not refreshed: it reads tag {up!r}, which was not refreshed"
+    checked = check_tag_definitions(ctx, tags, [n for n in selected if n not in blocked])
     wh = ctx.warehouse
     tables.ensure(wh, HISTORY_TABLE)
     now = utc(ctx.clock.now())
@@ -245,6 +268,11 @@ def refresh_tags(
         tag = tags[name]
         result = TagRefresh(name=name, source=tag.source, as_of=when)
         started = time.perf_counter()
+        if name in blocked:
+            result.error = blocked[name]
+            _record(wh, tag, result)
+            results.append(result)
+            continue
         try:
             query = _members_query(ctx, tag, checked.get(name, []), functions.get(name), when)
             _apply(wh, tag, query, when, result, now=now, may_expire=name in expiring)

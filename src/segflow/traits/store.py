@@ -43,7 +43,6 @@ STATE_TABLE = tables.TRAIT_STATE
 #: The ``kind`` of a column a model owns is this prefix and the model's name.
 OWNED_PREFIX = "model:"
 _NEW = "_segflow_owned_new"
-_OLD = "_segflow_owned_old"
 
 
 def state_rows(wh: Warehouse) -> dict[str, dict[str, Any]]:
@@ -115,21 +114,20 @@ def write_owned_traits(
 
     tables.ensure(wh, tables.TRAITS, STATE_TABLE)
     stored = wh.columns(tables.TRAITS)
-    keep = [c for c in stored if c != "profile_id" and c not in columns
-            and not (c in previous and previous[c]["kind"] == owner)]
-    outputs = [
-        exp.Alias(this=exp.cast(exp.column(name, table="n", quoted=True), sql_type(type_)), alias=_q(name))
-        for name, type_ in columns.items()
-    ]
-    final = (
-        sqlglot.select(exp.column("profile_id", table="p", quoted=True).as_("profile_id", quoted=True),
-                       *(exp.column(c, table="o", quoted=True).as_(c, quoted=True) for c in keep), *outputs)
-        .from_(exp.to_table("profiles", quoted=True).as_("p", quoted=True))
-        .join(exp.to_table(_OLD, quoted=True).as_("o", quoted=True), on="o.profile_id = p.profile_id",
-              join_type="left")
-        .join(exp.to_table(_NEW, quoted=True).as_("n", quoted=True), on="n.profile_id = p.profile_id",
-              join_type="left")
-        .order_by(exp.column("profile_id", table="p", quoted=True))
+    mine = [c for c in stored if c in columns or (c in previous and previous[c]["kind"] == owner)]
+    # One row per profile, as the trait refresh leaves it: add the profiles that came since, drop
+    # those that are gone (merged away).
+    gone = f'DELETE FROM "{tables.TRAITS}" WHERE "profile_id" NOT IN (SELECT "profile_id" FROM "profiles")'
+    missing = (f'INSERT INTO "{tables.TRAITS}" ("profile_id") SELECT "p"."profile_id" FROM "profiles" AS "p" '
+               f'WHERE NOT EXISTS (SELECT 1 FROM "{tables.TRAITS}" AS "t" WHERE "t"."profile_id" = "p"."profile_id")')
+    update = exp.Update(
+        this=exp.to_table(tables.TRAITS, quoted=True),
+        expressions=[exp.EQ(this=exp.column(name, quoted=True),
+                            expression=exp.cast(exp.column(name, table="n", quoted=True), sql_type(type_)))
+                     for name, type_ in columns.items()],
+        from_=exp.From(this=exp.to_table(_NEW, quoted=True).as_("n", quoted=True)),
+        where=exp.Where(this=exp.EQ(this=exp.column("profile_id", table="n", quoted=True),
+                                    expression=exp.column("profile_id", table=tables.TRAITS, quoted=True))),
     )
     now = clock.now()
     with wh.transaction():
@@ -137,9 +135,15 @@ def write_owned_traits(
         duplicated = wh.count(f'SELECT count(*) FROM (SELECT profile_id FROM {_NEW} GROUP BY 1 HAVING count(*) > 1)')
         if duplicated:
             raise QueryError(f"{owner} gave {duplicated} profiles more than one row", code="model")
-        wh.temp_table(_OLD, f"SELECT * FROM {tables.TRAITS}")
-        tables.replace_table(wh, tables.TRAITS, final.sql(dialect=wh.DIALECT))
-        tables.set_not_null(wh, tables.TRAITS, "profile_id")
+        wh.execute(gone)
+        wh.execute(missing)
+        # The owner's columns are dropped and added again empty (a type may have changed), then
+        # filled for the profiles the model scored: the other columns are not rewritten.
+        tables.drop_columns(wh, tables.TRAITS, mine)
+        tables.add_missing_columns(wh, tables.TRAITS, {name: sql_type(type_).sql(dialect=wh.DIALECT)
+                                                       for name, type_ in columns.items()})
+        if columns:
+            wh.execute(update.sql(dialect=wh.DIALECT))
         counts: dict[str, int] = {}
         if columns:
             query = sqlglot.select(*(exp.Count(this=exp.column(n, quoted=True)) for n in columns)).from_(
@@ -150,5 +154,5 @@ def write_owned_traits(
             wh.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [[name, owner, type_.value, file, fingerprint, utc(as_of), now, None, counts[name]]
                             for name, type_ in columns.items()])
-        wh.drop_tables(_NEW, _OLD)
+        wh.drop_tables(_NEW)
     return counts

@@ -17,6 +17,8 @@ tag_assignments        tags (refresh, assign)
 tag_refreshes          tags (one row per refresh of each tag)
 segment_members        segments (membership)
 segment_history        segments (entered / exited events)
+lifecycle_history      models (lifecycle: one row per stage change)
+lifecycle_days         models (lifecycle: one row per evaluated day)
 traits, trait_state    traits (refresh)
 profile_map ...        identity (resolve): see :mod:`segflow.identity.store`
 person_ids             identity (resolve): when each canonical id was first given
@@ -39,6 +41,8 @@ __all__ = [
     "IDENTITY_META",
     "IDENTITY_TABLES",
     "JUNK",
+    "LIFECYCLE_DAYS",
+    "LIFECYCLE_HISTORY",
     "LOAD_ID",
     "ORPHANS",
     "PERSON_IDS",
@@ -53,6 +57,7 @@ __all__ = [
     "TRAITS",
     "TRAIT_STATE",
     "add_missing_columns",
+    "drop_columns",
     "create_like",
     "ensure",
     "rename_table",
@@ -69,6 +74,8 @@ SEGMENT_MEMBERS = "segment_members"
 SEGMENT_HISTORY = "segment_history"
 TRAITS = "traits"
 TRAIT_STATE = "trait_state"
+LIFECYCLE_HISTORY = "lifecycle_history"
+LIFECYCLE_DAYS = "lifecycle_days"
 # identity resolution (segflow.identity.store documents each)
 PROFILE_MAP = "profile_map"
 SOURCE_PROFILES = "source_profiles"
@@ -94,6 +101,11 @@ TABLES: dict[str, str] = {
     TRAIT_STATE: "name VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL, file VARCHAR, "
     "fingerprint VARCHAR, as_of TIMESTAMPTZ NOT NULL, refreshed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE, "
     "non_null BIGINT",
+    # segflow.models.lifecycle: a profile's stage on a day is its latest row on or before that day
+    LIFECYCLE_HISTORY: "profile_id VARCHAR NOT NULL, stage VARCHAR, previous_stage VARCHAR, day DATE NOT NULL, "
+    "as_of TIMESTAMPTZ NOT NULL, recorded_at TIMESTAMPTZ",
+    LIFECYCLE_DAYS: "day DATE NOT NULL, as_of TIMESTAMPTZ NOT NULL, fingerprint VARCHAR, profiles BIGINT, "
+    "changes BIGINT, recorded_at TIMESTAMPTZ",
     PROFILE_MAP: "source_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL, resolved_at TIMESTAMPTZ, run_id BIGINT",
     IDENTITY_INDEX: "source_id VARCHAR NOT NULL, type VARCHAR NOT NULL, value VARCHAR, raw VARCHAR, origin VARCHAR, "
     "status VARCHAR NOT NULL",
@@ -130,6 +142,12 @@ def add_missing_columns(wh: Warehouse, table: str, columns: dict[str, str]) -> l
     for name in added:
         wh.execute(f"ALTER TABLE {q(table)} ADD COLUMN IF NOT EXISTS {q(name)} {columns[name]}")
     return added
+
+
+def drop_columns(wh: Warehouse, table: str, columns: list[str]) -> None:
+    """Drop each of *columns* from *table* (inside the caller's transaction)."""
+    for name in columns:
+        wh.execute(f"ALTER TABLE {q(table)} DROP COLUMN {q(name)}")
 
 
 def replace_table(wh: Warehouse, table: str, select_sql: str) -> None:

@@ -147,7 +147,7 @@ def _check_installed(ws: ProjectContext, rels: list[str]) -> list[str]:
     for name in mine:
         missing = sorted(tags[name].traits_used - trait_names)
         if missing:
-            problems.append(f"{tags[name].file}: uses trait(s) {', '.join(missing)} not defined in traits/")
+            problems.append(f"{tags[name].file}: uses trait(s) {', '.join(missing)} not defined in traits/ nor written by a model")
     try:
         check_tag_definitions(ws, tags, mine, assume_traits=True)
     except DefinitionError as exc:
@@ -156,5 +156,9 @@ def _check_installed(ws: ProjectContext, rels: list[str]) -> list[str]:
 
 
 def _trait_names(ws: ProjectContext) -> set[str]:
+    """The traits a tag may read: those defined in ``traits/`` and those models write."""
+    from segflow.models.registry import output_types
+
     folder = Path(ws.root) / "traits"
-    return {p.stem for p in folder.glob("*.y*ml")} if folder.is_dir() else set()
+    defined = {p.stem for p in folder.glob("*.y*ml")} if folder.is_dir() else set()
+    return defined | set(output_types())
