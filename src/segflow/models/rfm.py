@@ -282,12 +282,12 @@ def run_rfm(ctx: ProjectContext, *, as_of: datetime | None = None, config: RfmCo
     when = at_or_now(as_of, ctx.clock)
     wh = ctx.warehouse
     started = time.perf_counter()
-    paid = wh.count(f"SELECT count(*) {_paid_orders(when)}") if wh.table_exists("orders") else 0
-    if not paid:
-        raise ModelError(f"rfm: no paid orders up to {when.isoformat()}: load an orders file, or give a later "
-                         "as-of time", code="no_orders", path="orders")
+    none = ModelError(f"rfm: no paid orders up to {when.isoformat()}: load an orders file, or give a later "
+                      "as-of time", code="no_orders", path="orders")
+    if not wh.table_exists("orders"):
+        raise none
     counts = write_owned_traits(ctx, OWNER, OUTPUTS, rfm_sql(cfg, when), as_of=when, file=file,
-                                fingerprint=cfg.fingerprint())
+                                fingerprint=cfg.fingerprint(), empty=none)
     tiers = dict(wh.rows('SELECT "rfm_tier", count(*) FROM "traits" WHERE "rfm_tier" IS NOT NULL '
                          'GROUP BY 1 ORDER BY 1'))
     labels = tier_labels(cfg.mode)

@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from segflow import clock
 from segflow.clock import as_utc, utc
-from segflow.errors import DefinitionError, QueryError
+from segflow.errors import DefinitionError, QueryError, SegflowError
 from segflow.schema.types import AttributeType as T
 from segflow.traits.compile import sql_type
 from segflow.warehouse import tables
@@ -81,13 +81,15 @@ def write_owned_traits(
     as_of: datetime,
     file: str | None = None,
     fingerprint: str | None = None,
+    empty: SegflowError | None = None,
 ) -> dict[str, int]:
     """Replace the columns *owner* (``model:<name>``) writes in ``traits`` with *columns*.
 
     *select_sql* gives ``profile_id`` and one column per name in *columns* (at most one
     row per profile; profiles it leaves out get NULL). The owner's earlier columns not in
     *columns* are dropped; every other column is kept as it is. One transaction: on any
-    error the previous table is untouched. Returns the non-null count of each column.
+    error the previous table is untouched; *empty*, when given, is raised (and nothing
+    written) when *select_sql* gives no row. Returns the non-null count of each column.
     Raises :class:`DefinitionError` (``trait_conflict``) when a name is a trait file's or
     another model's column.
     """
@@ -118,6 +120,11 @@ def write_owned_traits(
     # One row per profile, as the trait refresh leaves it: add the profiles that came since, drop
     # those that are gone (merged away).
     gone = f'DELETE FROM "{tables.TRAITS}" WHERE "profile_id" NOT IN (SELECT "profile_id" FROM "profiles")'
+    # Same profiles? Equal counts and equal sums of 64-bit hashes (two scans, no join; a
+    # different set with both equal is a 2^-64 chance): then nothing to add or drop.
+    same_sql = (f'SELECT (SELECT count(*) FROM "{tables.TRAITS}") = (SELECT count(*) FROM "profiles") AND '
+                f'(SELECT sum(hash("profile_id")) FROM "{tables.TRAITS}") IS NOT DISTINCT FROM '
+                f'(SELECT sum(hash("profile_id")) FROM "profiles")')
     missing = (f'INSERT INTO "{tables.TRAITS}" ("profile_id") SELECT "p"."profile_id" FROM "profiles" AS "p" '
                f'WHERE NOT EXISTS (SELECT 1 FROM "{tables.TRAITS}" AS "t" WHERE "t"."profile_id" = "p"."profile_id")')
     update = exp.Update(
@@ -135,8 +142,11 @@ def write_owned_traits(
         duplicated = wh.count(f'SELECT count(*) FROM (SELECT profile_id FROM {_NEW} GROUP BY 1 HAVING count(*) > 1)')
         if duplicated:
             raise QueryError(f"{owner} gave {duplicated} profiles more than one row", code="model")
-        wh.execute(gone)
-        wh.execute(missing)
+        if empty is not None and not wh.count(f"SELECT count(*) FROM {_NEW}"):
+            raise empty
+        if not wh.scalar(same_sql):
+            wh.execute(gone)
+            wh.execute(missing)
         # The owner's columns are dropped and added again empty (a type may have changed), then
         # filled for the profiles the model scored: the other columns are not rewritten.
         tables.drop_columns(wh, tables.TRAITS, mine)
