@@ -9,7 +9,8 @@ Steps, each reported through *progress* (``progress(stage, fraction)``): make th
 project, generate the shop (:func:`segflow.generate.generate_shop`), load every kind in
 :data:`DEMO_KINDS` order, resolve identities, then write the example segments, install
 the e-commerce tag templates, apply and refresh (:mod:`segflow.segments.demo`), then run
-the RFM and lifetime-value models and draw their charts into ``charts/``.
+every model (RFM, lifetime value, activity and loyalty, lifecycle stages, clusters) and
+draw their charts into ``charts/``.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ class DemoReport:
     tag_files: int = 0
     applied: int = 0
     refreshed: list[Any] = field(default_factory=list)
-    #: The models run on the shop: "rfm" (an RfmResult), "clv" (a ClvResult, or the
-    #: ModelError text when the fit failed), and the chart files drawn.
+    #: The models run on the shop, by name: the result ("rfm": an RfmResult, ...), or the
+    #: ModelError text when the model failed; a line about each result; the charts drawn.
     models: dict[str, Any] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)
     charts: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -95,23 +97,36 @@ def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 3
     return report
 
 
+#: Days of lifecycle stages the demo's chart shows (read-only: the history keeps one day).
+LIFECYCLE_DAYS = 28
+
+
 def _run_models(ws: Any, report: DemoReport) -> None:
-    """RFM and CLV as of now, with their charts in ``charts/``; a CLV fit that fails is reported."""
+    """Every model as of now (:func:`segflow.models.registry.models`, in their order), with its
+    chart in ``charts/``; a model that fails (a fit that cannot be trusted) is reported, the
+    others still run. The lifecycle chart shows the last :data:`LIFECYCLE_DAYS` days."""
+    from datetime import timedelta
+
     from segflow.charts import save_chart
+    from segflow.clock import at_or_now
     from segflow.errors import ModelError
-    from segflow.models.charts import clv_chart, rfm_chart
-    from segflow.models.clv import run_clv
-    from segflow.models.rfm import run_rfm
+    from segflow.models.charts import CHARTS
+    from segflow.models.lifecycle import lifecycle_range
+    from segflow.models.registry import models, run_model
 
     charts = ws.root / "charts"
     charts.mkdir(exist_ok=True)
-    rfm = run_rfm(ws)
-    report.models["rfm"] = rfm
-    report.charts.append(save_chart(rfm_chart(rfm), charts / "rfm.png"))
-    try:
-        clv = run_clv(ws)
-    except ModelError as e:
-        report.models["clv"] = str(e)
-        return
-    report.models["clv"] = clv
-    report.charts.append(save_chart(clv_chart(clv), charts / "clv.png"))
+    now = at_or_now(None, ws.clock)
+    for name, kind in models().items():
+        try:
+            result = run_model(ws, name, as_of=now)
+        except ModelError as e:
+            report.models[name] = e.message
+            continue
+        report.models[name] = result
+        report.summaries[name] = kind.describe(result)
+        picture = result
+        if name == "lifecycle":
+            picture = lifecycle_range(ws, now - timedelta(days=LIFECYCLE_DAYS - 1), now)
+        if name in CHARTS:
+            report.charts.append(save_chart(CHARTS[name](picture), charts / f"{name}.png"))

@@ -133,3 +133,26 @@ def test_plan_on_the_command_line_lists_the_model(shop: Workspace) -> None:
     changes = json.loads(proc.stdout)["changes"]
     assert [(c["kind"], c["name"], c["action"], c["file"]) for c in changes] == [
         ("model", "clv", "new", "models/clv.yaml")]
+
+
+def test_model_list_shows_files_schedules_and_freshness(shop: Workspace) -> None:
+    from segflow.models.registry import list_models
+    from segflow.models.rfm import run_rfm
+
+    write(shop, "models/rfm.yaml", "schedule: '0 2 * * *'\n")
+    infos = {i.name: i for i in list_models(shop)}
+    assert {"rfm", "clv", "activity", "lifecycle", "clusters"} <= set(infos)
+    assert (infos["rfm"].file, infos["rfm"].schedule, infos["rfm"].as_of) == ("models/rfm.yaml", "0 2 * * *", None)
+    run_rfm(shop, as_of=APPLIED, config=load_rfm_config(root=shop.root)[0])
+    rfm = {i.name: i for i in list_models(shop)}["rfm"]
+    assert (rfm.as_of, rfm.current) == (APPLIED, True)
+    write(shop, "models/rfm.yaml", "mode: grid\n")
+    assert {i.name: i for i in list_models(shop)}["rfm"].current is False
+    root = shop.root
+    shop.close()
+    proc = subprocess.run([sys.executable, "-m", "segflow.cli.app", "model", "list", "-p", str(root), "--format",
+                           "json"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    listed = {m["name"]: m for m in json.loads(proc.stdout)}
+    assert listed["rfm"]["outputs"] == ["rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_tier"]
+    assert listed["clv"]["as_of"] is None and listed["clv"]["file"] is None

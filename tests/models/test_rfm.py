@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import segflow
 from segflow.errors import DefinitionError, ModelError
 from segflow.models.rfm import GRID_CELLS, RfmConfig, load_rfm_config, run_rfm
+from segflow.schema.types import AttributeType
 from segflow.segments.preview import member_ids
 from segflow.traits import refresh_traits
 from segflow.traits.store import owned_columns
@@ -33,6 +34,7 @@ T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
 COLUMNS = ("rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_tier")
+T_INT = AttributeType.INTEGER
 
 
 def load(ws: Workspace, folder: Path, profiles: list[tuple[str, datetime | None]],
@@ -140,6 +142,28 @@ def test_trait_refresh_keeps_the_model_columns(guide_shop: Workspace) -> None:
     # and a model run keeps the defined traits
     run_rfm(guide_shop, as_of=T, config=RfmConfig(mode="grid"))
     assert dict(guide_shop.warehouse.rows("SELECT profile_id, orders_90d FROM traits")) == counts
+
+
+def test_a_model_run_follows_the_profiles_and_keeps_every_other_column(guide_shop: Workspace, tmp_path: Path) -> None:
+    """Profiles that came since the last write get a row, merged-away ones lose theirs, the
+    other columns keep their values, and the table stays in profile_id order."""
+    from segflow.traits.store import write_owned_traits
+
+    (guide_shop.root / "traits").mkdir(exist_ok=True)
+    (guide_shop.root / "traits" / "orders_90d.yaml").write_text("kind: counter\nsource: orders\nwithin: 90d\n")
+    refresh_traits(guide_shop, as_of=T)
+    counts = dict(guide_shop.warehouse.rows("SELECT profile_id, orders_90d FROM traits"))
+    guide_shop.warehouse.execute("DELETE FROM profiles WHERE profile_id = 'never_bought'")
+    (tmp_path / "more.csv").write_text("profile_id\naa_first\nzz_last\n")
+    assert guide_shop.load("profiles", [tmp_path / "more.csv"])[0].rejected == 0
+    write_owned_traits(guide_shop, "model:test", {"x": T_INT}, "SELECT 'zz_last' AS profile_id, 7 AS x",
+                       as_of=T)
+    rows = guide_shop.warehouse.rows("SELECT profile_id, orders_90d, x FROM traits")
+    ids = [r[0] for r in rows]
+    assert ids == sorted(ids) and ids[0] == "aa_first" and ids[-1] == "zz_last"
+    assert "never_bought" not in ids and len(ids) == guide_shop.warehouse.count("SELECT count(*) FROM profiles")
+    assert {r[0]: r[1] for r in rows if r[0] in counts} == {p: n for p, n in counts.items() if p != "never_bought"}
+    assert {r[0]: r[2] for r in rows if r[2] is not None} == {"zz_last": 7}
 
 
 def test_a_trait_file_named_like_a_model_column_is_refused(guide_shop: Workspace) -> None:

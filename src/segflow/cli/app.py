@@ -210,15 +210,11 @@ def demo(
               f"{result.applied} definitions")
     if result.refreshed:
         results_table(result.refreshed, "segments and tags refreshed (in dependency order)")
-    rfm, clv = result.models.get("rfm"), result.models.get("clv")
-    if rfm is not None:
-        out.print("RFM (`segflow model rfm`): " + ", ".join(
-            f"{rfm.labels[t]['en']} {n:,}" for t, n in rfm.tiers.items()) + " (traits rfm_score, rfm_tier, ...)")
-    if isinstance(clv, str):
-        out.print(f"Lifetime value (`segflow model clv`): not fitted: {clv}")
-    elif clv is not None:
-        out.print(f"Lifetime value (`segflow model clv`): {clv.customers:,} customers, mean CLV "
-                  f"{clv.traits['clv']['mean']:,.2f} over {clv.settings['horizon']} months (traits p_alive, clv, ...)")
+    for name, outcome in result.models.items():
+        if isinstance(outcome, str):
+            out.print(f"Model {name} (`segflow model {name}`): not run: {outcome}", highlight=False)
+        else:
+            out.print(f"Model {name} (`segflow model {name}`): {result.summaries.get(name, '')}", highlight=False)
     for chart in result.charts:
         out.print(f"Chart: {chart}")
     out.print(f"Done in {result.seconds:.1f} s. Try:")

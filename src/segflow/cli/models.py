@@ -22,7 +22,8 @@ from segflow.cli.output import out
 
 __all__ = ["model_app"]
 
-model_app = typer.Typer(help="Customer models (RFM, lifetime value): computed as of a time, written as traits.",
+model_app = typer.Typer(help="Customer models (RFM, lifetime value, activity and loyalty, lifecycle stages, "
+                        "clusters): computed as of a time, written as traits.",
                         no_args_is_help=True)
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
@@ -39,6 +40,27 @@ class RfmMode(str, Enum):
 class TimeUnit(str, Enum):
     days = "days"
     weeks = "weeks"
+
+
+@model_app.command("list")
+def model_list(project: ProjectOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Every model: what it writes, its file in models/ and schedule, when its traits are as of."""
+    from segflow.models.registry import list_models
+
+    with _open(project) as ws:
+        infos = list_models(ws)
+    if fmt is Format.json:
+        _json([i.to_dict() for i in infos])
+        return
+    from rich.table import Table
+
+    table = Table(title="models")
+    for col in ("model", "what", "writes", "file", "schedule", "traits as of"):
+        table.add_column(col)
+    for i in infos:
+        when = "never run" if i.as_of is None else i.as_of.isoformat() + ("" if i.current else " (other settings)")
+        table.add_row(i.name, i.title, ", ".join(i.outputs), i.file or "-", i.schedule or "-", when)
+    out.print(table)
 
 
 @model_app.command("rfm")

@@ -6,13 +6,14 @@ Each function takes a model's result and returns an Altair chart; write it with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from segflow.models.clv import ClvResult
     from segflow.models.rfm import RfmResult
 
-__all__ = ["clv_chart", "rfm_chart"]
+__all__ = ["CHARTS", "activity_chart", "clusters_chart", "clv_chart", "lifecycle_chart", "rfm_chart"]
 
 
 def rfm_chart(result: RfmResult) -> Any:
@@ -72,7 +73,6 @@ def clv_chart(result: ClvResult) -> Any:
 if TYPE_CHECKING:
     from segflow.models.activity import ActivityResult
 
-__all__ += ["activity_chart"]
 
 
 def activity_chart(result: ActivityResult) -> Any:
@@ -109,7 +109,6 @@ def activity_chart(result: ActivityResult) -> Any:
 if TYPE_CHECKING:
     from segflow.models.lifecycle import LifecycleRange, LifecycleResult
 
-__all__ += ["lifecycle_chart"]
 
 
 def lifecycle_chart(result: LifecycleResult | LifecycleRange) -> Any:
@@ -150,7 +149,6 @@ def lifecycle_chart(result: LifecycleResult | LifecycleRange) -> Any:
 if TYPE_CHECKING:
     from segflow.models.clusters import ClustersResult
 
-__all__ += ["clusters_chart"]
 
 
 def clusters_chart(result: ClustersResult) -> Any:
@@ -197,3 +195,8 @@ def clusters_chart(result: ClustersResult) -> Any:
     ).properties(title={"text": f"Clusters of {result.clustered:,} buyers as of {result.as_of.date().isoformat()}",
                         "subtitle": [f"{chosen}, fitted with {result.algorithm}; {compared}",
                                      "cells: centre's z-score vs all buyers (centre in original units)"]})
+
+
+#: Each model's picture, by model name (``segflow demo`` draws them all).
+CHARTS: dict[str, Callable[[Any], Any]] = {"rfm": rfm_chart, "clv": clv_chart, "activity": activity_chart, "lifecycle": lifecycle_chart,
+          "clusters": clusters_chart}

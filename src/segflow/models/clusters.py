@@ -50,7 +50,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from segflow.clock import at_or_now
 from segflow.errors import ModelError
@@ -229,35 +229,11 @@ def load_clusters_config(path: Path | None = None, *, root: Path | None = None,
     """The config in *path*, else ``<root>/models/clusters.yaml`` when it exists, else the
     defaults, with the non-None *overrides* on top. Returns it and the file it came from.
     ModelError naming the file and field (``features[2].log``) for a config that cannot be
-    used; the feature names are checked against the project by :func:`run_clusters`."""
-    from segflow.models.config import DEFINITION_KEYS, model_file, read_model_file
+    used (:mod:`segflow.models.config`); the feature names are checked against the project
+    by :func:`run_clusters`."""
+    from segflow.models.config import load_model_config
 
-    file = path if path is not None else (model_file(root, "clusters") if root is not None else None)
-    data: dict[str, Any] = {}
-    shown: str | None = None
-    if file is not None and (path is not None or file.is_file()):
-        shown = str(file)
-        data = {k: v for k, v in read_model_file(file, "clusters").items() if k not in DEFINITION_KEYS}
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return ClustersConfig.model_validate(data), shown
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = _loc(tuple(err["loc"])) or "config"
-        message = err["msg"].removeprefix("Value error, ")
-        prefix = f"{shown}: " if shown else ""
-        raise ModelError(f"{prefix}{where}: {message}", code="invalid_config", path=where) from None
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    """pydantic's location as a path: ``features[2].log``, ``k_range[1]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part not in ("str", "FeatureSpec"):  # the union's branch names
-            out += f".{part}" if out else str(part)
-    return out
+    return load_model_config("clusters", ClustersConfig, path, root=root, overrides=overrides)
 
 
 # -- 2. standardise ----------------------------------------------------------------------------

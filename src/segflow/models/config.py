@@ -20,8 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from segflow.errors import ModelError
 
-__all__ = ["DEFINITION_KEYS", "config_fingerprint", "load_model_config", "model_file", "read_model_file",
-           "validate_config"]
+__all__ = ["DEFINITION_KEYS", "config_fingerprint", "field_path", "load_model_config", "model_file",
+           "read_model_file", "validate_config"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,16 +57,30 @@ def read_model_file(file: Path, model: str) -> dict[str, Any]:
     return data
 
 
+def field_path(loc: tuple[Any, ...]) -> str:
+    """pydantic's error location as a path: ``stages[2].name``, ``k_range[1]`` (the branch names
+    pydantic adds inside a union, which start with a capital or are a bare type name, left out)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not (str(part)[:1].isupper() or part in ("str", "int", "float", "bool", "list", "dict")):
+            out += f".{part}" if out else str(part)
+    return out
+
+
 def validate_config(schema: type[M], data: dict[str, Any], file: str | None = None) -> M:
-    """*data* as *schema*; ModelError ``<file>: <field>: <message>`` for the first problem."""
+    """*data* as *schema*; ModelError ``<file>: <field>: <message>`` for the first problem (a
+    check of the whole config names its own field in its message)."""
     try:
         return schema.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "config"
+        where = field_path(tuple(err["loc"]))
         message = err["msg"].removeprefix("Value error, ")
         prefix = f"{file}: " if file else ""
-        raise ModelError(f"{prefix}{where}: {message}", code="invalid_config", path=where) from None
+        raise ModelError(f"{prefix}{where + ': ' if where else ''}{message}", code="invalid_config",
+                         path=where or None) from None
 
 
 def load_model_config(model: str, schema: type[M], path: Path | None = None, *, root: Path | None = None,

@@ -45,8 +45,6 @@ day's history (never the traits).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -57,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from segflow import clock
 from segflow.clock import at_or_now, utc
@@ -215,39 +213,19 @@ class LifecycleConfig(BaseModel):
         return {s.name: {"en": s.en, "zh": s.zh} for s in self.stages}
 
     def fingerprint(self) -> str:
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        from segflow.models.config import config_fingerprint
 
-
-def _where(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+        return config_fingerprint(self)
 
 
 def load_lifecycle_config(path: Path | None = None, *, root: Path | None = None) -> tuple[LifecycleConfig, str | None]:
     """The config in *path*, else ``<root>/models/lifecycle.yaml`` when it exists, else the
     defaults. Returns it and the file it came from. ModelError naming the file and field
-    (``stages[2].name``) for a config that cannot be used; the stage rules are checked
-    against the project by :func:`run_lifecycle`."""
-    from segflow.models.config import DEFINITION_KEYS, model_file, read_model_file
+    (``stages[2].name``) for a config that cannot be used (:mod:`segflow.models.config`);
+    the stage rules are checked against the project by :func:`run_lifecycle`."""
+    from segflow.models.config import load_model_config
 
-    file = path if path is not None else (model_file(root, "lifecycle") if root is not None else None)
-    data: dict[str, Any] = {}
-    shown: str | None = None
-    if file is not None and (path is not None or file.is_file()):
-        shown = str(file)
-        data = {k: v for k, v in read_model_file(file, "lifecycle").items() if k not in DEFINITION_KEYS}
-    try:
-        return LifecycleConfig.model_validate(data), shown
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = _where(tuple(err["loc"]))
-        message = err["msg"].removeprefix("Value error, ")
-        prefix = f"{shown}: " if shown else ""
-        raise ModelError(f"{prefix}{where + ': ' if where else ''}{message}", code="invalid_config",
-                         path=where or None) from None
+    return load_model_config("lifecycle", LifecycleConfig, path, root=root)
 
 
 # -- checking the stage rules ------------------------------------------------------------------

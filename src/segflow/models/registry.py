@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.schema.types import AttributeType
 
-__all__ = ["PROVIDERS", "ModelKind", "fresh_model_traits", "get_model", "model_of_trait", "models",
-           "output_types", "register_model", "run_model", "stale_models"]
+__all__ = ["PROVIDERS", "ModelInfo", "ModelKind", "fresh_model_traits", "get_model", "list_models", "model_of_trait",
+           "models", "output_types", "register_model", "run_model", "stale_models"]
 
 #: The modules that register the built-in models, imported on first use.
 PROVIDERS: tuple[str, ...] = ("segflow.models.rfm", "segflow.models.clv", "segflow.models.activity",
@@ -139,3 +139,45 @@ def fresh_model_traits(ctx: ProjectContext, traits: Iterable[str], as_of: dateti
     model name (empty when every one was fresh)."""
     wanted = sorted({m for t in traits if (m := model_of_trait(t)) is not None})
     return {name: run_model(ctx, name, as_of=as_of) for name in stale_models(ctx, wanted, as_of)}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model as ``segflow model list`` shows it."""
+
+    name: str
+    title: str
+    outputs: list[str]
+    #: ``models/<name>.yaml`` when the project has one (the model is then a definition).
+    file: str | None
+    schedule: str | None
+    #: The time its stored traits are as of (None: never run here).
+    as_of: datetime | None
+    #: Whether they were computed with the project's current settings.
+    current: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def list_models(ctx: ProjectContext) -> list[ModelInfo]:
+    """Every model, with the project's file for it and when its traits were last computed.
+    A model file that does not load is reported as the error it gives."""
+    from segflow.models.config import model_file, read_model_file
+    from segflow.traits.store import owned_columns
+
+    stored = owned_columns(ctx.warehouse)
+    out = []
+    for name, kind in models().items():
+        file = model_file(ctx.root, name)
+        data = read_model_file(file, name) if file.is_file() else {}
+        config, _ = kind.load(None, root=ctx.root)
+        rows = [stored[t] for t in kind.outputs if t in stored and stored[t]["kind"] == kind.owner]
+        as_of = min((r["as_of"] for r in rows), default=None) if len(rows) == len(kind.outputs) else None
+        current = as_of is not None and all(r["fingerprint"] == config.fingerprint() for r in rows)
+        out.append(ModelInfo(name=name, title=kind.title, outputs=list(kind.outputs),
+                             file=f"models/{file.name}" if file.is_file() else None,
+                             schedule=data.get("schedule"), as_of=as_of, current=current))
+    return out

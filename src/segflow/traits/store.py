@@ -117,16 +117,20 @@ def write_owned_traits(
     tables.ensure(wh, tables.TRAITS, STATE_TABLE)
     stored = wh.columns(tables.TRAITS)
     mine = [c for c in stored if c in columns or (c in previous and previous[c]["kind"] == owner)]
-    # One row per profile, as the trait refresh leaves it: add the profiles that came since, drop
-    # those that are gone (merged away).
-    gone = f'DELETE FROM "{tables.TRAITS}" WHERE "profile_id" NOT IN (SELECT "profile_id" FROM "profiles")'
-    # Same profiles? Equal counts and equal sums of 64-bit hashes (two scans, no join; a
-    # different set with both equal is a 2^-64 chance): then nothing to add or drop.
+    # One row per profile, in profile_id order, as the trait refresh leaves it. Same profiles?
+    # Equal counts and equal sums of 64-bit hashes (two scans, no join; a different set with
+    # both equal is a 2^-64 chance); else the table is rebuilt over the profiles (those that
+    # came since get a row, those merged away lose theirs), every column kept.
     same_sql = (f'SELECT (SELECT count(*) FROM "{tables.TRAITS}") = (SELECT count(*) FROM "profiles") AND '
                 f'(SELECT sum(hash("profile_id")) FROM "{tables.TRAITS}") IS NOT DISTINCT FROM '
                 f'(SELECT sum(hash("profile_id")) FROM "profiles")')
-    missing = (f'INSERT INTO "{tables.TRAITS}" ("profile_id") SELECT "p"."profile_id" FROM "profiles" AS "p" '
-               f'WHERE NOT EXISTS (SELECT 1 FROM "{tables.TRAITS}" AS "t" WHERE "t"."profile_id" = "p"."profile_id")')
+    others = [c for c in stored if c != "profile_id"]
+    rebuilt = (sqlglot.select(exp.column("profile_id", table="p", quoted=True).as_("profile_id", quoted=True),
+                              *(exp.column(c, table="o", quoted=True).as_(c, quoted=True) for c in others))
+               .from_(exp.to_table("profiles", quoted=True).as_("p", quoted=True))
+               .join(exp.to_table(tables.TRAITS, quoted=True).as_("o", quoted=True),
+                     on="o.profile_id = p.profile_id", join_type="left")
+               .order_by(exp.column("profile_id", table="p", quoted=True)))
     update = exp.Update(
         this=exp.to_table(tables.TRAITS, quoted=True),
         expressions=[exp.EQ(this=exp.column(name, quoted=True),
@@ -138,15 +142,17 @@ def write_owned_traits(
     )
     now = clock.now()
     with wh.transaction():
-        wh.temp_table(_NEW, select_sql)
+        # Sorted like traits, so the UPDATE below writes its rows in table order: in another order
+        # DuckDB's UPDATE of 1M rows took 24 s instead of 0.13 s (the sort costs 0.15 s).
+        wh.temp_table(_NEW, f'SELECT * FROM ({select_sql}) AS "s" ORDER BY "profile_id"')
         duplicated = wh.count(f'SELECT count(*) FROM (SELECT profile_id FROM {_NEW} GROUP BY 1 HAVING count(*) > 1)')
         if duplicated:
             raise QueryError(f"{owner} gave {duplicated} profiles more than one row", code="model")
         if empty is not None and not wh.count(f"SELECT count(*) FROM {_NEW}"):
             raise empty
         if not wh.scalar(same_sql):
-            wh.execute(gone)
-            wh.execute(missing)
+            tables.replace_table(wh, tables.TRAITS, rebuilt.sql(dialect=wh.DIALECT))
+            tables.set_not_null(wh, tables.TRAITS, "profile_id")
         # The owner's columns are dropped and added again empty (a type may have changed), then
         # filled for the profiles the model scored: the other columns are not rewritten.
         tables.drop_columns(wh, tables.TRAITS, mine)
