@@ -156,3 +156,26 @@ def test_model_list_shows_files_schedules_and_freshness(shop: Workspace) -> None
     listed = {m["name"]: m for m in json.loads(proc.stdout)}
     assert listed["rfm"]["outputs"] == ["rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_tier"]
     assert listed["clv"]["as_of"] is None and listed["clv"]["file"] is None
+
+
+def test_a_model_that_reads_another_models_trait_runs_after_it_in_apply(shop: Workspace) -> None:
+    from segflow.models.lifecycle import lifecycle_changes
+
+    write(shop, "models/rfm.yaml", "mode: guide\n")
+    write(shop, "models/lifecycle.yaml", """stages:
+  - {name: vip, rule: {trait: rfm_tier, eq: high_value}}
+  - {name: others, rule: {attr: profile_id, is_null: false}}
+""")
+    result = apply(shop, as_of=APPLIED)
+    assert [(r.kind, r.name, r.status) for r in result.refreshed][:2] == [("model", "rfm", "ok"),
+                                                                         ("model", "lifecycle", "ok")]
+    stages = dict(shop.warehouse.rows("SELECT profile_id, lifecycle_stage FROM traits"))
+    expected_high = {p for p, (_, _, want) in GUIDE_CASES.items() if want[4] == "high_value"}
+    assert {p for p, s in stages.items() if s == "vip"} == expected_high
+    # a changed rfm file runs rfm again, and the lifecycle model that reads its tier after it
+    write(shop, "models/rfm.yaml", "mode: guide\nmonetary_min: [5000, 2000]\n")
+    result = apply(shop, as_of=APPLIED)
+    assert [(r.kind, r.name) for r in result.refreshed] == [("model", "rfm"), ("model", "lifecycle")]
+    stages = dict(shop.warehouse.rows("SELECT profile_id, lifecycle_stage FROM traits"))
+    assert stages["f4_m1000"] == "others" and stages["f5_m999_50"] == "vip"
+    assert any(c["stage"] == "others" and c["profile_id"] == "f4_m1000" for c in lifecycle_changes(shop).to_pylist())

@@ -248,13 +248,20 @@ def apply(ctx: ProjectContext, *, refresh: bool = True, as_of: datetime | None =
         trait_summary = refresh_traits(ctx, as_of=when, names=[c.name for c in trait_changes if c.action != "removed"])
     refreshed: list[RefreshResult] = []
     if refresh:
-        models = sorted(c.name for c in plan.pending if c.kind == "model" and c.action != "removed")
+        models = _models_to_run(plan, defs)
         if models:
             from segflow.models.refresh import refresh_models
 
             refreshed = refresh_models(ctx, models, as_of=when, trigger="apply")
         refreshed += _refresh_changed(ctx, plan, defs, when, run_refresh)
     return ApplyResult(plan=plan, versions=versions, refreshed=refreshed, traits=trait_summary)
+
+
+def _models_to_run(plan: Plan, defs: ProjectDefinitions) -> list[str]:
+    """New and changed models, and the models that read a new or changed trait or model."""
+    graph = _graph(defs)
+    roots = {(c.kind, c.name) for c in plan.pending if c.action != "removed" and c.kind in ("trait", "model")}
+    return sorted(n for k, n in graph.downstream(roots) & graph.refreshable if k == "model")
 
 
 def _refresh_changed(ctx: ProjectContext, plan: Plan, defs: ProjectDefinitions, when: datetime,

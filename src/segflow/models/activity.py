@@ -703,6 +703,12 @@ def _describe(result: ActivityResult) -> str:
                      for score in SCORES)
 
 
+def _reads(config: ActivityConfig) -> set[tuple[str, str]]:
+    """The traits its trait components read."""
+    return {("trait", str(c.trait)) for s in SCORES for c in config.score(s).components.values()
+            if c.kind == "trait" and c.weight > 0}
+
+
 register_model(ModelKind(name=MODEL, outputs=OUTPUTS, settings=ActivityConfig, load=load_activity_config,
-                         run=run_activity, describe=_describe,
+                         run=run_activity, describe=_describe, reads=_reads,
                          title="activity and loyalty scores (0-100) and levels"))

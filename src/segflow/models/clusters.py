@@ -622,6 +622,18 @@ def _describe(result: ClustersResult) -> str:
         f"{c['label']} {c['size']:,}" for c in result.clusters)
 
 
+def _reads(config: ClustersConfig) -> set[tuple[str, str]]:
+    """The traits its features may read (``trait:x``, or a bare name that is not a built-in)."""
+    from segflow.models.cluster_features import BUILTIN
+
+    out = set()
+    for spec in config.features or ():
+        kind, _, bare = spec.name.partition(":") if ":" in spec.name else ("", "", spec.name)
+        if kind == "trait" or (kind == "" and bare not in BUILTIN):
+            out.add(("trait", bare))
+    return out
+
+
 register_model(ModelKind(name="clusters", outputs=OUTPUTS, settings=ClustersConfig, load=load_clusters_config,
-                         run=run_clusters,
+                         run=run_clusters, reads=_reads,
                          describe=_describe, title="k-means clusters of buyers, described in words"))

@@ -637,6 +637,13 @@ def _describe(result: LifecycleResult) -> str:
         f", unclassified {result.unclassified:,}" if result.unclassified else "")
 
 
+def _reads(config: LifecycleConfig) -> set[tuple[str, str]]:
+    """The segments, tags and traits the stage rules name (graph edges: they are refreshed first)."""
+    from segflow.definitions.graph import rule_reads
+
+    return {node for stage in config.stages for node in rule_reads(stage.rule)}
+
+
 register_model(ModelKind(name="lifecycle", outputs=OUTPUTS, settings=LifecycleConfig, load=load_lifecycle_config,
-                         run=run_lifecycle,
+                         run=run_lifecycle, reads=_reads,
                          describe=_describe, title="lifecycle stages (first matching rule) and their history"))

@@ -3,9 +3,11 @@
 Registered at import (``segflow.definitions.kinds.PROVIDERS`` lists this module):
 
 * graph nodes (:func:`model_nodes`): each model file is a refreshable node
-  ``("model", name)``, and each trait it writes a node ``("trait", output)`` reading it,
-  so a tag or segment that reads ``{trait: rfm_tier}`` is downstream of ``model rfm``
-  (``segflow apply`` of a changed ``models/rfm.yaml`` refreshes them);
+  ``("model", name)`` reading what its settings read (``ModelKind.reads``: a lifecycle
+  stage's rule, a trait a cluster feature uses), and each trait it writes a node
+  ``("trait", output)`` reading it, so a tag, segment or model that reads
+  ``{trait: rfm_tier}`` is downstream of ``model rfm`` (``segflow apply`` of a changed
+  ``models/rfm.yaml`` refreshes them, models first);
 * the runner's ``load`` (:func:`model_definitions`: the files in ``models/`` with their
   applied versions) and ``refresh`` (one model run as of the refresh's time, the number
   of profiles it scored as the run's members);
@@ -39,7 +41,9 @@ def model_nodes(defs: Mapping[str, ModelDefinition | None]) -> list[GraphNode]:
     out = []
     for name, definition in defs.items():
         file = definition.file if definition is not None else f"models/{name}.yaml"
-        out.append(GraphNode("model", name, refreshable=definition is not None, file=file))
+        reads = frozenset(known[name].reads(definition.config)) if definition is not None and name in known \
+            else frozenset()
+        out.append(GraphNode("model", name, reads, refreshable=definition is not None, file=file))
         if name in known:
             out.extend(GraphNode("trait", trait, frozenset({("model", name)}), file=file)
                        for trait in known[name].outputs)

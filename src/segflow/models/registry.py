@@ -59,6 +59,9 @@ class ModelKind:
     describe: Callable[[Any], str] = lambda result: ""
     #: One line for ``segflow model --help`` and listings.
     title: str = ""
+    #: ``reads(settings)`` → the definitions its settings read, as graph nodes
+    #: (``("trait", "rfm_tier")``, ``("segment", "vip")``): the graph runs those first.
+    reads: Callable[[Any], set[tuple[str, str]]] = lambda settings: set()
 
     @property
     def owner(self) -> str:
