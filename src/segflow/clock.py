@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "at_or_now", "now", "parse_iso", "utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "as_utc", "at_or_now", "future_as_of", "now", "parse_iso",
+           "refuse_future", "utc"]
 
 
 class Clock(Protocol):
@@ -73,3 +74,28 @@ def at_or_now(at: datetime | None, clock: Clock) -> datetime:
     (``when = at_or_now(as_of, ctx.clock)``), so a project's clock (a :class:`FixedClock`
     in tests and simulations) decides what "now" is."""
     return utc(at if at is not None else clock.now())
+
+
+def future_as_of(at: datetime | None, wall: datetime | None = None) -> str | None:
+    """A warning when *at* (an "as of" asked for) is later than *wall* (the wall clock when
+    None), else None: data after now does not exist yet, so windows ending at *at* reach
+    past it and counts come out as if nothing more will happen."""
+    if at is None or utc(at) <= utc(wall or now()):
+        return None
+    return (f"as of {utc(at).isoformat()} is in the future: data after now does not exist yet, "
+            "windows reach past it")
+
+
+def refuse_future(at: datetime, *, allow: bool = False, wall: datetime | None = None) -> datetime:
+    """*at* in UTC; :class:`~segflow.errors.ClockError` when it is later than *wall* (the wall
+    clock when None) and not *allow*: work done as of a pinned time is real (the worker
+    completes the due schedules and moves their next run), so a time that has not come
+    skips the real runs in between."""
+    when, real = utc(at), utc(wall or now())
+    if when > real and not allow:
+        from segflow.errors import ClockError
+
+        raise ClockError(f"the pinned time {when.isoformat()} is later than the wall clock "
+                         f"({real.isoformat(timespec='seconds')}): running as of it would complete the due "
+                         "schedules and move their next run past the real runs in between")
+    return when

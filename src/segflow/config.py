@@ -107,10 +107,9 @@ def find_project(project: str | Path | None = None) -> Path:
 def read_config(root: Path) -> ProjectConfig:
     """Read and validate ``segflow.yaml`` in *root*."""
     path = root / CONFIG_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ProjectError(f"{path}: not valid YAML ({exc})", code="bad_config", path=str(path)) from exc
+    from segflow.yamlfile import load_yaml_file
+
+    raw = load_yaml_file(path, error=ProjectError, code="bad_config") or {}
     if not isinstance(raw, dict):
         raise ProjectError(f"{path}: expected a mapping at the top", code="bad_config", path=str(path))
     try:

@@ -25,7 +25,22 @@ if TYPE_CHECKING:
     from segflow.identity.resolve import ResolveSummary
     from segflow.ingest.loader import LoadSummary
 
-__all__ = ["DEMO_KINDS", "DemoReport", "run_demo"]
+__all__ = ["DEMO_KINDS", "DEMO_MARKER", "DemoReport", "default_demo_root", "folder_size", "run_demo"]
+
+#: The file a demo project carries, so a later plain ``segflow demo`` may replace it (and nothing else).
+DEMO_MARKER = ".segflow-demo"
+
+
+def default_demo_root() -> Path:
+    """The one folder a plain ``segflow demo`` uses and reuses: ``<system temp>/segflow-demo``."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "segflow-demo"
+
+
+def folder_size(root: Path) -> int:
+    """Bytes of every file under *root*."""
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 #: Loading order: companies before people, orders before their items.
 DEMO_KINDS = ("accounts", "profiles", "identities", "events", "orders", "order_items", "memberships", "subscriptions")
@@ -54,12 +69,22 @@ class DemoReport:
     summaries: dict[str, str] = field(default_factory=dict)
     charts: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    #: Whether an earlier demo project in *root* was removed first.
+    replaced: bool = False
+    #: Bytes the project takes on disk when done.
+    size_bytes: int = 0
 
 
 def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 365,
-             progress: DemoProgress | None = None) -> DemoReport:
-    """Make the demo project in *root* (created; an existing project is refused) and return what landed where."""
+             progress: DemoProgress | None = None, replace: bool = False) -> DemoReport:
+    """Make the demo project in *root* (created; an existing project is refused) and return what landed where.
+
+    With *replace*, an earlier demo project in *root* (one carrying :data:`DEMO_MARKER`) is
+    removed first; any other non-empty folder there is refused and left as it is."""
+    import shutil
+
     import segflow
+    from segflow.errors import ProjectError
     from segflow.generate import generate_shop
     from segflow.identity.resolve import resolve_identities
     from segflow.ingest.files import load_files
@@ -70,11 +95,21 @@ def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 3
             progress(stage, fraction)
 
     started = time.perf_counter()
+    replaced = False
+    if replace and root.exists():
+        if (root / DEMO_MARKER).is_file():
+            shutil.rmtree(root)
+            replaced = True
+        elif any(root.iterdir()):
+            raise ProjectError(f"{root} is not empty and is not a segflow demo project: move it away, or give the "
+                               "demo another folder", code="not_a_demo", path=str(root))
     ws = segflow.init(root, timezone="Asia/Shanghai", default_phone_country="CN")
+    (ws.root / DEMO_MARKER).write_text("made by segflow demo: a later plain `segflow demo` replaces this folder\n",
+                                       encoding="utf-8")
     data = root / "data"
     manifest = generate_shop(data, profiles=profiles, seed=seed, days=days, fmt="csv",
                              progress=lambda stage, fraction: tell(f"generate: {stage}", fraction))
-    report = DemoReport(root=ws.root, manifest=manifest)
+    report = DemoReport(root=ws.root, manifest=manifest, replaced=replaced)
     with ws:
         for i, kind in enumerate(DEMO_KINDS):
             tell(f"load {kind}", i / len(DEMO_KINDS))
@@ -94,6 +129,7 @@ def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 3
         _run_models(ws, report)
         tell("models", 1.0)
     report.seconds = time.perf_counter() - started
+    report.size_bytes = folder_size(ws.root)
     return report
 
 

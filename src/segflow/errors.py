@@ -18,6 +18,7 @@ the CLI, the Python API and (later) the HTTP API, and each face adds its own hin
     ├── IdentityError           an unknown profile or identifier, a merge that cannot be undone
     ├── RuleError               a rule that cannot run (``problems``: every error, each with its path)
     ├── ModelError              a customer model that cannot be fitted (bad or too little data, no convergence)
+    ├── ClockError              a pinned time later than the wall clock where work would really be done as of it
     └── DefinitionError         a segment, tag or trait definition that cannot be used (a bad file,
         │                       an unusable rule, SQL or function), or one that does not exist
         └── DefinitionsError    several definitions with problems (``problems``: each one)
@@ -46,6 +47,7 @@ __all__ = [
     "DefinitionError",
     "DefinitionsError",
     "ModelError",
+    "ClockError",
 ]
 
 
@@ -53,13 +55,19 @@ class SegflowError(Exception):
     """Base of every error segflow raises on purpose."""
 
     code: str = "error"
+    #: Lines a face may print below the message: for a file that does not parse, the
+    #: source line and a caret under the spot (the message itself stays one line).
+    context: tuple[str, ...] = ()
 
-    def __init__(self, message: str, *, code: str | None = None, path: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, path: str | None = None,
+                 context: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.path = path
+        if context:
+            self.context = tuple(context)
 
     def __str__(self) -> str:
         return self.message
@@ -103,6 +111,13 @@ class ModelError(SegflowError):
     little input data, or an optimiser that did not converge."""
 
     code = "model"
+
+
+class ClockError(SegflowError):
+    """A pinned time later than the wall clock where work would really be done as of it: the
+    worker completing real schedules (and moving their next run) as of a time that has not come."""
+
+    code = "future_clock"
 
 
 @dataclass(frozen=True, slots=True)

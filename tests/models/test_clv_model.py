@@ -118,7 +118,7 @@ def test_settings_come_from_the_project_folder_and_flags_win(cdnow_project: Path
         with pytest.raises(ModelError, match=r"clv.yaml: horizon: Input should be greater than or equal to 1"):
             load_clv_config(root=cdnow_project)
         file.write_text("horizon: [1,\n")
-        with pytest.raises(ModelError, match=r"clv.yaml: not valid YAML \(line 2, column 1\)"):
+        with pytest.raises(ModelError, match=r"clv.yaml: not valid YAML \(line 1, column 13\)"):
             load_clv_config(root=cdnow_project)
     finally:
         file.unlink()

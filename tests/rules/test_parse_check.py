@@ -197,5 +197,5 @@ def test_item_and_order_filters_are_told_apart() -> None:
 def test_rule_file_may_wrap_the_rule() -> None:
     data = load_rule_text("name: dormant\nrule:\n  attr: city\n  eq: Beijing\n")
     assert isinstance(parse_rule(data), Attr)
-    with pytest.raises(RuleError, match="not valid YAML/JSON"):
+    with pytest.raises(RuleError, match=r"^\(rule\): not valid YAML \(line 1, column 7\): "):
         load_rule_text("all: [")

@@ -159,3 +159,50 @@ def test_an_interrupted_worker_leaves_the_refresh_due_for_another(shop: Workspac
     monkeypatch.undo()
     summary = run_worker(shop, once=True, worker="w2", clock=lambda: AFTER)
     assert len(summary.results) == 6 and summary.failed == 0
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SEGFLOW_PROJECT"}
+    env["COLUMNS"] = "200"
+    return subprocess.run([sys.executable, "-m", "segflow.cli.app", *args], capture_output=True, text=True,
+                          env=env, timeout=180)
+
+
+def test_a_pinned_clock_later_than_the_wall_clock_is_refused_and_moves_no_schedule(shop: Workspace) -> None:
+    from segflow.clock import now
+    from segflow.errors import ClockError
+
+    apply(shop, refresh=False, as_of=APPLIED)
+    before = list_schedules(shop.state)
+    future = now() + timedelta(days=2)
+    with pytest.raises(ClockError) as info:
+        run_worker(shop, once=True, worker="w", clock=lambda: future)
+    assert info.value.code == "future_clock"
+    assert info.value.message.startswith(f"the pinned time {future.isoformat()} is later than the wall clock (")
+    assert list_schedules(shop.state) == before
+    assert list_runs(shop.state, kind="segment", limit=None) == []
+    # The same through the command line: refused, with the opt-in as the hint; nothing moved.
+    root = shop.root
+    shop.close()
+    refused = _cli("worker", "--once", "--project", str(root), "--now", future.isoformat())
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"Error: the pinned time {future.isoformat()} is later than the wall clock")
+    assert "Hint: pass --allow-future" in refused.stderr
+    assert list_schedules(shop.state) == before
+
+
+def test_allow_future_runs_as_of_the_pinned_time_and_moves_the_schedules_past_it(shop: Workspace) -> None:
+    from segflow.clock import now
+
+    apply(shop, refresh=False, as_of=APPLIED)
+    future = now() + timedelta(days=2)
+    summary = run_worker(shop, once=True, worker="w", clock=lambda: future, allow_future=True)
+    assert len(summary.results) == 6 and summary.failed == 0
+    assert all(r.as_of == future for r in summary.results)
+    assert all(s.next_run_at > future for s in list_schedules(shop.state))
+    # The command line's opt-in reaches the service (nothing is due any more: exit 0, no refresh).
+    root = shop.root
+    shop.close()
+    later = _cli("worker", "--once", "--project", str(root), "--now", future.isoformat(), "--allow-future")
+    assert later.returncode == 0, later.stderr
+    assert "0 refresh(es)" in later.stderr

@@ -78,3 +78,47 @@ def test_plan_lists_every_invalid_rule_and_exits_1(proj: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("Error: segments/bad1.yaml: rule.attr: unknown")
     assert lines[1].startswith("Error: segments/bad2.yaml: rule.all[0].within")
+
+
+def test_a_future_as_of_warns_on_stderr_and_the_command_still_runs(proj: Path) -> None:
+    from datetime import timedelta
+
+    from segflow.clock import now
+
+    p = ("--project", str(proj))
+    assert run("apply", *p, "--no-refresh").returncode == 0
+    future = (now() + timedelta(days=30)).replace(microsecond=0)
+    refreshed = run("segment", "refresh", "--all", "--as-of", future.isoformat(), *p, "--format", "json")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stderr.splitlines()[0] == (f"Warning: as of {future.isoformat()} is in the future: data after "
+                                                "now does not exist yet, windows reach past it")
+    assert [r["name"] for r in json.loads(refreshed.stdout)] == ["viewers", "bj_viewers"]
+    past = run("segment", "refresh", "--all", "--as-of", "2026-03-10T00:00:00Z", *p, "--format", "json")
+    assert past.returncode == 0 and "Warning" not in past.stderr
+
+
+def test_export_follows_the_suffix_and_refuses_one_it_cannot_write(proj: Path, tmp_path: Path) -> None:
+    p = ("--project", str(proj))
+    assert run("apply", *p, "--no-refresh").returncode == 0
+    assert run("segment", "refresh", "viewers", "--as-of", "2026-03-10T00:00:00Z", *p).returncode == 0
+    xlsx = tmp_path / "x.xlsx"
+    refused = run("segment", "export", "viewers", "--to", str(xlsx), *p)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"Error: export file '{xlsx}': .xlsx files cannot be written; the formats "
+                                     "written are csv (.csv), json (.json, .jsonl) and parquet (.parquet)")
+    assert "Hint: end the file name in .csv, .json, .jsonl or .parquet" in refused.stderr
+    assert not xlsx.exists()
+    members = run("segment", "members", "viewers", "--to", str(xlsx), *p)
+    assert members.returncode == 1 and "Error: export file" in members.stderr and not xlsx.exists()
+    contradicted = run("segment", "export", "viewers", "--to", str(tmp_path / "x.csv"), "--format", "json", *p)
+    assert contradicted.returncode == 1 and "the json format writes .json or .jsonl files, not .csv" in \
+        contradicted.stderr and not (tmp_path / "x.csv").exists()
+    target = tmp_path / "x.json"
+    written = run("segment", "export", "viewers", "--to", str(target), *p)
+    assert written.returncode == 0, written.stderr
+    assert "(json)" in written.stdout
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert {r["profile_id"] for r in rows} == {"p1", "p2", "p4"}
+    listed = tmp_path / "m.jsonl"
+    assert run("segment", "members", "viewers", "--to", str(listed), *p).returncode == 0
+    assert {json.loads(line)["profile_id"] for line in listed.read_text().splitlines()} == {"p1", "p2", "p4"}

@@ -134,3 +134,38 @@ def test_a_static_change_without_a_time_is_stamped_by_the_project_clock(picks: W
     picks.clock = FixedClock(T1)
     add_members(picks, "picks", ["p1"])
     assert history_of(picks, "picks") == [("p1", "entered", T1)]
+
+
+@pytest.mark.parametrize(("file", "fmt", "message"), [
+    ("m.xlsx", None, "export file '{path}': .xlsx files cannot be written; the formats written are csv (.csv), "
+                     "json (.json, .jsonl) and parquet (.parquet)"),
+    ("m.txt", "csv", "export file '{path}': .txt files cannot be written; the formats written are csv (.csv), "
+                     "json (.json, .jsonl) and parquet (.parquet)"),
+    ("m.csv", "json", "export file '{path}': the json format writes .json or .jsonl files, not .csv"),
+    ("m.json", "customer-match", "export file '{path}': the customer-match format writes .csv files, not .json"),
+], ids=["unknown-suffix", "unknown-suffix-with-format", "format-contradicts-suffix", "platform-format-is-csv"])
+def test_an_export_file_the_format_cannot_write_is_refused_before_anything_is_written(
+        picks: Workspace, tmp_path: Path, file: str, fmt: str | None, message: str) -> None:
+    from segflow.errors import QueryError
+
+    target = tmp_path / "out" / file
+    with pytest.raises(QueryError) as info:
+        export_members(picks, "viewers", target, fmt=fmt)
+    assert info.value.code == "bad_export_path" and info.value.path == str(target)
+    assert info.value.message == message.format(path=target)
+    assert not target.exists() and not target.parent.exists()
+
+
+@pytest.mark.parametrize(("file", "fmt"), [("m.json", "json"), ("m.JSONL", "json"), ("m.parquet", "parquet"),
+                                           ("m.csv", "csv"), ("members", "csv")])
+def test_without_a_format_the_export_follows_the_file_suffix(picks: Workspace, tmp_path: Path, file: str,
+                                                             fmt: str) -> None:
+    import duckdb
+
+    target = tmp_path / file
+    result = export_members(picks, "viewers", target)
+    assert result.format == fmt
+    reader = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}[fmt]
+    option = ", format = 'newline_delimited'" if fmt == "json" else ""
+    rows = duckdb.sql(f"SELECT profile_id FROM {reader}(?{option}) ORDER BY 1", params=[str(target)]).fetchall()
+    assert rows == [("p1",), ("p2",), ("p4",)]

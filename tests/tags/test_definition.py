@@ -99,7 +99,8 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
     assert lines[0].endswith("rename the file or give name:")
     assert lines[1] == "tags/a.yaml: kind: kind is static or dynamic, not 'sometimes'"
     assert lines[2].startswith("tags/a.yaml: schedule: 'nope' is not a cron expression")
-    assert lines[3].startswith("tags/b.yaml: not valid YAML:")
+    assert lines[3] == "tags/b.yaml: not valid YAML (line 1, column 16): expected ',' or ']', but got '<stream end>'"
+    assert info.value.context == ()  # a caret only under the one problem
 
 
 def test_two_files_defining_one_tag_are_refused(tmp_path: Path) -> None:

@@ -529,7 +529,7 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
         "traits/a.yaml: within: 'soon' is not a duration (an integer and min, h, d or w: 90min, 12h, 7d, 2w)",
         "traits/a.yaml: prop: a sum trait needs prop: the property to aggregate, e.g. prop: amount",
     ]
-    assert lines[3].startswith("traits/b.yml: not valid YAML: ")
+    assert lines[3] == "traits/b.yml: not valid YAML (line 1, column 16): expected ',' or ']', but got '<stream end>'"
     assert lines[4:] == [
         "traits/c.yaml: a trait definition is a mapping (kind: counter, event: ..., within: 90d)",
         "traits/e.yaml: trait 'e' is already defined in traits/d.yaml",

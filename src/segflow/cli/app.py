@@ -23,6 +23,22 @@ from segflow.cli.errors import report as report_error
 from segflow.cli.output import err, out, print_arrow, progress_bar, to_json
 from segflow.errors import SegflowError
 
+
+def _flags_without_a_type() -> None:
+    """Typer 0.2x shows every option's type in help, flags too (``--help <bool>``); a flag takes
+    no value, so show none (``TyperOption.display_type_rich`` returning None hides the column)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)  # type: ignore[arg-type]
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_a_type()
+
 app = typer.Typer(
     name="segflow",
     help="Customer segmentation and marketing automation: load, resolve, segment, act, measure.",
@@ -168,20 +184,19 @@ def _print_manifest(manifest: dict, out_dir: Path) -> None:
 
 @app.command()
 def demo(
-    directory: Annotated[Path | None, typer.Argument(help="Project folder (default: a new temporary folder).")] = None,
+    directory: Annotated[Path | None, typer.Argument(help="Project folder (default: <system temp>/segflow-demo, "
+                                                          "replaced by each plain `segflow demo`).")] = None,
     profiles: Annotated[int, typer.Option(help="Profiles in the synthetic shop.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     days: Annotated[int, typer.Option(help="Days of history.")] = 365,
 ) -> None:
     """Make a project, generate a shop, load it and show what is there: the newcomer's command."""
-    import tempfile
-
     from rich.table import Table
 
     from segflow.cli.common import results_table
-    from segflow.demo import run_demo
+    from segflow.demo import default_demo_root, run_demo
 
-    root = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="segflow-demo-"))
+    root = directory.resolve() if directory else default_demo_root()
     out.print(f"[bold]segflow demo[/bold] in {root}")
     with progress_bar() as bar:
         tasks: dict[str, int] = {}
@@ -192,7 +207,7 @@ def demo(
                 tasks[group] = bar.add_task(stage, total=1.0)
             bar.update(tasks[group], completed=fraction, description=stage)
 
-        result = run_demo(root, profiles=profiles, seed=seed, days=days, progress=report)
+        result = run_demo(root, profiles=profiles, seed=seed, days=days, progress=report, replace=directory is None)
     table = Table(title="loaded")
     for col in ("table", "file rows", "loaded", "rejected", "duplicates", "seconds"):
         table.add_column(col, justify="left" if col == "table" else "right")
@@ -217,6 +232,11 @@ def demo(
             out.print(f"Model {name} (`segflow model {name}`): {result.summaries.get(name, '')}", highlight=False)
     for chart in result.charts:
         out.print(f"Chart: {chart}")
+    kept = ("replaced by the next plain `segflow demo`" if directory is None else "kept")
+    if result.replaced:
+        out.print(f"(The earlier demo project in {result.root} was replaced.)", highlight=False)
+    out.print(f"The project is in {result.root} ({result.size_bytes / 2**20:,.0f} MiB; {kept}; remove it with "
+              f"`rm -rf {result.root}`).", highlight=False)
     out.print(f"Done in {result.seconds:.1f} s. Try:")
     out.print(f"  segflow sql --project {root} \"SELECT event, count(*) AS n FROM events GROUP BY ALL ORDER BY n DESC\"")
     out.print(f"  segflow segment list --project {root}")
@@ -304,7 +324,7 @@ def segment_preview(
     limit: Annotated[int, typer.Option(help="Sample members shown.")] = 20,
 ) -> None:
     """Check a rule, count its members and show a sample (or all ids, an explanation, the SQL)."""
-    from segflow.segments.preview import checked, explain_profile, member_ids, preview, rule_sql
+    from segflow.segments.preview import checked, explain_one, member_ids, preview, rule_sql
 
     when = _as_of(as_of)
     with _open(project) as ws:
@@ -317,11 +337,11 @@ def segment_preview(
         if explain_id is not None:
             from segflow.rules.explain import render_explain
 
-            node = explain_profile(ws, rule, explain_id, as_of=when)
+            found = explain_one(ws, rule, explain_id, as_of=when)
             if fmt is TableFormat.json:
-                sys.stdout.write(to_json(node.to_dict()) + "\n")
+                sys.stdout.write(to_json(found.to_dict()) + "\n")
             else:
-                sys.stdout.write(render_explain(node) + "\n")
+                sys.stdout.write((f"{found.note}\n" if found.note else "") + render_explain(found.tree) + "\n")
             return
         if members:
             sys.stdout.write("".join(f"{pid}\n" for pid in member_ids(ws, rule, as_of=when).ids))

@@ -62,17 +62,27 @@ def open_project(project: Path | None, *, read_only: bool = False) -> Workspace:
 
 
 def parse_time(text: str | None, option: str = "--as-of") -> datetime | None:
-    """An ISO date or timestamp given to *option* (naive times are UTC); None stays None."""
-    from segflow.clock import parse_iso
+    """An ISO date or timestamp given to *option* (naive times are UTC); None stays None.
+
+    Every command's ``--as-of`` goes through here: one later than the wall clock is accepted
+    (the command runs as of it) with a warning on stderr (:func:`segflow.clock.future_as_of`).
+    The worker's ``--now`` is checked by the worker itself, which refuses a future time."""
+    from segflow.clock import future_as_of, parse_iso
 
     if text is None:
         return None
     try:
-        return parse_iso(text)
+        when = parse_iso(text)
     except ValueError:
         code = "bad_as_of" if option == "--as-of" else "bad_time"
         raise SegflowError(f"{option} {text!r}: expected an ISO date or timestamp, e.g. 2026-03-01T02:00:00Z",
                            code=code) from None
+    warning = future_as_of(when) if option == "--as-of" else None
+    if warning:
+        from segflow.cli.output import err
+
+        err.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    return when
 
 
 def parse_columns(text: str | None) -> list[str] | None:

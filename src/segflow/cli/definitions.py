@@ -42,6 +42,12 @@ def _definitions_errors(exc: SegflowError) -> None:
     raise exc
 
 
+def _warn(warnings: list[str]) -> None:
+    """Each check warning on its own ``Warning:`` line on stderr, as ``segment preview`` prints them."""
+    for w in warnings:
+        err.print(f"[yellow]Warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+
+
 def plan(project: ProjectOpt = None,
          fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
          diff: Annotated[bool, typer.Option("--diff", help="Also show each change as a diff of the definition.")]
@@ -56,6 +62,7 @@ def plan(project: ProjectOpt = None,
         except SegflowError as exc:
             _definitions_errors(exc)
         applied = current_versions(ws.state) if diff else {}
+    _warn(result.warnings)
     if fmt is Shown.json:
         sys.stdout.write(to_json(result.to_dict()) + "\n")
         return
@@ -99,8 +106,10 @@ def apply(
             result = run_apply(ws, refresh=not no_refresh)
         except SegflowError as exc:
             _definitions_errors(exc)
+    _warn(result.plan.warnings)
     if fmt is Shown.json:
         sys.stdout.write(to_json({"changes": [c.to_dict() for c in result.plan.pending],
+                                  "warnings": list(result.plan.warnings),
                                   "versions": [{"kind": k, "name": n, "version": v}
                                                for (k, n), v in result.versions.items()],
                                   "refreshed": [r.to_dict() for r in result.refreshed]}) + "\n")
@@ -121,7 +130,12 @@ def worker(
     poll: Annotated[float, typer.Option(help="Seconds between looks for due work.")] = 30.0,
     lease: Annotated[int, typer.Option(help="Lease in seconds: a refresh not finished by then may run again.")] = 900,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in run rows (default host:pid).")] = None,
-    now: Annotated[str | None, typer.Option(help="Pretend it is this ISO time (simulation, tests).")] = None,
+    now: Annotated[str | None, typer.Option(help="Run as of this ISO time instead of the clock. Not a dry run: the "
+                                                 "due schedules really run and their next run moves on from it.")]
+    = None,
+    allow_future: Annotated[bool, typer.Option("--allow-future", help="Accept a --now later than the wall clock "
+                                                                       "(the real runs until then are skipped).")]
+    = False,
 ) -> None:
     """Run due scheduled refreshes (segments and tags); several workers share the work exactly once."""
     from datetime import timedelta
@@ -146,7 +160,8 @@ def worker(
     with _open(project) as ws:
         try:
             summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
-                                 clock=(lambda: fixed) if fixed else None, on_result=show)
+                                 clock=(lambda: fixed) if fixed else None, on_result=show,
+                                 allow_future=allow_future)
         except KeyboardInterrupt:
             err.print("Worker stopped; a refresh it was running was rolled back and is left due for the next worker.")
             return

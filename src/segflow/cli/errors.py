@@ -23,6 +23,9 @@ HINTS: dict[str, str] = {
     "QueryError.unknown_column": "--columns takes columns of profiles (see them with `segflow schema show profiles`)",
     "QueryError.bad_format": "choose the export format with --format (see `segflow segment export --help`)",
     "QueryError.bad_columns": "--columns goes with --format csv, parquet or json; drop it for a platform format",
+    "QueryError.bad_export_path": "end the file name in .csv, .json, .jsonl or .parquet, or drop --format to let "
+                                  "the suffix choose",
+    "future_clock": "pass --allow-future to run as of that time anyway (the real runs until then are skipped)",
 }
 
 
@@ -36,8 +39,13 @@ def hint_for(exc: SegflowError) -> str | None:
 
 
 def report(exc: SegflowError) -> None:
-    """Print ``Error: <message>`` (and the hint) on stderr."""
-    err.print(f"[red]Error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+    """Print ``Error: <message>``, its context (a file's line and a caret under the spot),
+    indented, and the hint, on stderr."""
+    from rich.markup import escape
+
+    err.print(f"[red]Error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    for line in exc.context:
+        err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     hint = hint_for(exc)
     if hint:
         err.print(f"  Hint: {hint}", highlight=False, soft_wrap=True)

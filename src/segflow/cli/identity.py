@@ -94,6 +94,8 @@ def resolve(
             if fmt is Shown.json:
                 sys.stdout.write(to_json(ex.to_dict()) + "\n")
             else:
+                if ex.note:
+                    out.print(ex.note, highlight=False)
                 _render_explanation(ex)
             return
         if undo_merge is not None:
@@ -133,6 +135,8 @@ def profile_show(
     if fmt is Shown.json:
         sys.stdout.write(to_json(gf.to_dict()) + "\n")
         return
+    if gf.note:
+        out.print(gf.note, highlight=False)
     _render_file(gf)
 
 

@@ -60,4 +60,6 @@ def progress_bar() -> Any:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        # Not a terminal (a pipe, a log file): no bar, and no stray blank line where it stood.
+        disable=not err.is_terminal,
     )

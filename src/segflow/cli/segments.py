@@ -101,27 +101,37 @@ def segment_list(project: ProjectOpt = None,
         table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", fmt_time(r["next_run"]),
                       f"{r['members']:,}", r["last_status"] or "-", fmt_time(r["last_as_of"]))
     out.print(table)
+    for r in rows:
+        if r["unknown_events"]:
+            names = ", ".join(repr(e) for e in r["unknown_events"])
+            err.print(f"[yellow]Warning:[/yellow] segment {r['name']}: no event {names} has been loaded yet: "
+                      "that part of its rule matches no one", highlight=False, soft_wrap=True)
 
 
 def segment_members(
     name: Annotated[str, typer.Argument(help="Segment name.")],
-    fmt: Annotated[MemberFormat, typer.Option("--format", help="table, csv, json or parquet.")] = MemberFormat.csv,
+    shown: Annotated[MemberFormat | None, typer.Option(
+        "--format", help="table, csv, json or parquet (default: csv; with --to, the one the file's suffix names).")]
+    = None,
     columns: Annotated[str | None, typer.Option(help="Profile columns to add, e.g. email,phone,city.")] = None,
-    to: Annotated[Path | None, typer.Option("--to", help="Write to this file instead of standard output.")] = None,
+    to: Annotated[Path | None, typer.Option("--to", help="Write to this file (.csv, .json, .jsonl, .parquet) "
+                                                         "instead of standard output.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many members.")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Print (or write) a segment's members: profile_id, entered_at and any profile columns."""
-    from segflow.segments.export import write_table
+    from segflow.segments.export import export_format, write_table
     from segflow.segments.query import members
 
+    if to is not None and shown is MemberFormat.table:
+        raise SegflowError("--to needs --format csv, json or parquet", code="bad_format")
+    written = export_format(to, shown.value if shown else None) if to is not None else None
+    fmt = shown or MemberFormat.csv
     with _open(project) as ws:
         table = members(ws, name, columns=parse_columns(columns), limit=limit)
-    if to is not None:
-        if fmt is MemberFormat.table:
-            raise SegflowError("--to needs --format csv, json or parquet", code="bad_format")
-        write_table(table, to, fmt.value)
-        err.print(f"Wrote {table.num_rows:,} members to {to}")
+    if to is not None and written is not None:
+        write_table(table, to, written)
+        err.print(f"Wrote {table.num_rows:,} members to {to} ({written})")
         return
     if fmt is MemberFormat.parquet:
         if sys.stdout.isatty():
@@ -204,16 +214,18 @@ def segment_overlap(
 def segment_export(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     to: Annotated[Path, typer.Option("--to", help="File to write.")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet, json, customer-match (Google) or meta.")]
-    = ExportFormat.csv,
+    fmt: Annotated[ExportFormat | None, typer.Option(
+        "--format", help="csv, parquet, json (JSON Lines), customer-match (Google) or meta (default: the one the "
+                         "file's suffix names: .csv, .parquet, .json or .jsonl; csv without a suffix).")] = None,
     columns: Annotated[str | None, typer.Option(help="Profile columns to add (csv, parquet, json).")] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Write a segment's members to a file, or as a hashed audience upload for Google or Meta."""
-    from segflow.segments.export import export_members
+    from segflow.segments.export import export_format, export_members
 
+    chosen = export_format(to, fmt.value if fmt else None)
     with _open(project) as ws:
-        result = export_members(ws, name, to, fmt=fmt.value, columns=parse_columns(columns))
+        result = export_members(ws, name, to, fmt=chosen, columns=parse_columns(columns))
     out.print(f"Wrote {result.rows:,} rows for {result.members:,} members of {name} to {result.path} ({result.format})")
     if result.without_identifier:
         err.print(f"[yellow]{result.without_identifier:,} members have no usable email or phone and are not in "
@@ -234,6 +246,10 @@ def _ids(ids: list[str] | None, file: Path | None) -> list[str]:
 def _print_import(name: str, verb: str, result: Any, count: int) -> None:
     out.print(f"{verb} {count:,} profiles; {name} has {result.diff.members:,} members "
               f"({result.unchanged:,} unchanged)")
+    from segflow.identity.persons import merged_note
+
+    for record, person in result.merged.items():
+        out.print(merged_note(record, person), highlight=False)
     if result.unknown:
         shown = ", ".join(result.unknown[:10]) + (" ..." if len(result.unknown) > 10 else "")
         err.print(f"[yellow]{len(result.unknown):,} unknown profile ids not added:[/yellow] {shown}")

@@ -202,6 +202,14 @@ def show(
                right=("members", "added", "removed", "seconds"))
 
 
+def _print_merged(merged: dict[str, str]) -> None:
+    """One line per merged record's id given: it acted on its person."""
+    from segflow.identity.persons import merged_note
+
+    for record, person in merged.items():
+        out.print(merged_note(record, person), highlight=False)
+
+
 @tags_app.command("assign")
 def assign(
     tag: Annotated[str, typer.Argument(help="A tag name, e.g. crm/key_account.")],
@@ -227,6 +235,7 @@ def assign(
     else:
         out.print(f"{tag}: {result.added:,} added, {result.updated:,} updated, {result.unchanged:,} unchanged"
                   + (f", {result.repeated:,} repeated ids" if result.repeated else ""))
+        _print_merged(result.merged)
     if result.unknown:
         shown = ", ".join(result.unknown[:10]) + (" ..." if len(result.unknown) > 10 else "")
         err.print(f"[yellow]Warning:[/yellow] {len(result.unknown):,} unknown profile id(s) not tagged: {shown}",
@@ -257,6 +266,7 @@ def remove(
     else:
         out.print(f"{tag}: {result.removed:,} assignment(s) removed"
                   + (f", {result.not_tagged:,} id(s) did not have it" if result.not_tagged else ""))
+        _print_merged(result.merged)
     if result.unknown:
         shown = ", ".join(result.unknown[:10]) + (" ..." if len(result.unknown) > 10 else "")
         err.print(f"[yellow]Warning:[/yellow] {len(result.unknown):,} unknown profile id(s): {shown}", highlight=False)
@@ -297,12 +307,17 @@ def of(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Every tag one profile carries now, with value, source, since and expiry."""
-    from segflow.tags import profile_tags
+    from segflow.tags import tags_of
 
     with _open(project) as ws:
-        rows = profile_tags(ws, profile_id)
+        found = tags_of(ws, profile_id)
+    rows = found.tags
     if fmt is Format.json:
+        if found.note:
+            err.print(f"Note: {found.note}", highlight=False)
         _json(rows)
         return
-    _table(f"{profile_id}: {len(rows)} tag assignment(s)", ["tag", "label", "value", "source", "since", "expires"],
+    if found.note:
+        out.print(found.note, highlight=False)
+    _table(f"{found.profile_id}: {len(rows)} tag assignment(s)", ["tag", "label", "value", "source", "since", "expires"],
            [[r["tag"], r["label"], r["value"], r["source"], r["assigned_at"], r["expires_at"]] for r in rows])

@@ -74,13 +74,16 @@ class Change:
 class Plan:
     as_of: datetime
     changes: list[Change]
+    #: The checks' warnings, ``file: rule.path: message`` (an event no event has been loaded
+    #: under: the rule matches no one until one is), as ``segment preview`` gives them.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "unchanged"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "changes": [c.to_dict() for c in self.changes]}
+        return {"as_of": self.as_of, "changes": [c.to_dict() for c in self.changes], "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -119,7 +122,8 @@ def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | Non
     """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
     when = at_or_now(as_of, ctx.clock)
     defs = local_definitions(ctx)
-    rules = check_definitions(ctx, defs)
+    warnings: list[str] = []
+    rules = check_definitions(ctx, defs, warnings)
     local = defs.all()
     applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ctx.state).items() if v.active}
     changes: list[Change] = []
@@ -141,7 +145,7 @@ def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | Non
         for change in changes:
             if change.kind in ("segment", "tag"):
                 _count(ctx, rules, change, pending_traits, when)
-    return Plan(as_of=when, changes=changes)
+    return Plan(as_of=when, changes=changes, warnings=warnings)
 
 
 def _pending_model_traits(ctx: ProjectContext, changes: list[Change]) -> set[str]:

@@ -110,10 +110,13 @@ def local_definitions(ctx: ProjectContext) -> ProjectDefinitions:
                               models=load_model_definitions(ctx.root))
 
 
-def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckContext:
+def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
+                      warnings: list[str] | None = None) -> CheckContext:
     """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError`
     listing all. Returns the rule context the rules were checked in (every local segment, tag
-    and trait known), for the caller to reuse."""
+    and trait known), for the caller to reuse. With *warnings*, the checks' warnings (an event
+    name no event has: the rule then matches no one) are appended to it as
+    ``file: rule.path: message``, as ``segment preview`` shows them."""
     from dataclasses import replace
 
     from segflow.definitions.graph import build_graph
@@ -135,6 +138,12 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckCon
         traits.update({k: v for k, v in get_model(name).outputs.items() if k not in traits})
     base = check_context(ctx, defs.segments, defs.tags)
     base = replace(base, traits={**base.traits, **traits})
+    if warnings is not None:  # the event-name lookups preview does (one EXISTS probe per name)
+        from segflow.rules.project import EventNames
+
+        seen = replace(base, events_seen=EventNames(ctx.warehouse))
+    else:
+        seen = base
     rules: list[tuple[str, str, Any, str | None]] = [
         (s.file or f"segments/{n}.yaml", "rule", s.rule, n) for n, s in defs.segments.items() if s.rule is not None
     ]
@@ -142,18 +151,22 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions) -> CheckCon
         from segflow.tags import check_tag_definitions
 
         try:
-            check_tag_definitions(ctx, defs.tags, assume_traits=True, context=base)
+            check_tag_definitions(ctx, defs.tags, assume_traits=True, context=seen, warnings=warnings)
         except SegflowError as exc:
             problems.extend(line for line in str(exc).splitlines() if line.strip())
     first_path = None
     for where, key, rule, segment_name in rules:
         try:
-            check_in(ctx, rule, context=base, segment_name=segment_name)
+            checked = check_in(ctx, rule, context=seen, segment_name=segment_name)
         except RuleError as exc:
             for p in exc.problems:
                 path = f"{key}.{p.path}" if p.path else key
                 first_path = first_path or f"{where}:{path}"
                 problems.append(f"{where}: {path}: {p.message}")
+            continue
+        if warnings is not None:
+            warnings.extend(f"{where}: {key}.{w.path}: {w.message}" if w.path else f"{where}: {key}: {w.message}"
+                            for w in checked.warnings)
     if problems:
         raise DefinitionsError(problems, path=first_path)
     return base

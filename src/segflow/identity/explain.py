@@ -44,6 +44,9 @@ class Explanation:
     #: identifiers of the person that linked nothing, with the reason.
     unused: list[dict[str, Any]] = field(default_factory=list)
     pinned: list[str] = field(default_factory=list)
+    #: *asked*, when it was a merged record's id (not the canonical one), and the note saying so.
+    resolved_from: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +100,8 @@ def explain_person(ctx: ProjectContext, ident: str) -> Explanation:
         else:
             unused.append({"source_id": source, "type": type_, "value": value if value is not None else raw, "reason": reason})
     explanation = Explanation(canonical_id=canonical, asked=ident, members=members, unused=unused, pinned=pinned)
+    if ident != canonical:
+        explanation.resolved_from, explanation.note = ident, persons.merged_note(ident, canonical)
     explanation.paths = _paths(members, usable)
     return explanation
 

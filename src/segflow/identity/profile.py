@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from segflow.identity.errors import IdentityError
 from segflow.identity.index import normalized_sql
 from segflow.identity.merge import provenance_sql
-from segflow.identity.persons import person_of
+from segflow.identity.persons import merged_note, person_of
 from segflow.identity.store import (
     INDEX,
     MAP,
@@ -45,6 +45,9 @@ class GlobalFile:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: The id given, when it was a merged record's (not the canonical one), and the note saying so.
+    resolved_from: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +126,8 @@ def global_file(ctx: ProjectContext, ident: str | None = None, *, by: tuple[str,
     ):
         identifiers.setdefault(rec.pop("type"), []).append(rec)
     gf = GlobalFile(canonical_id=canonical, sources=sources, identifiers=identifiers, attributes=attributes)
+    if ident is not None and by is None and ident != canonical:
+        gf.resolved_from, gf.note = ident, merged_note(ident, canonical)
     # NULL source: an anonymous event attached through its anonymous_id.
     src = f"CASE WHEN {SOURCE_COL} = '' THEN NULL ELSE coalesce({SOURCE_COL}, profile_id) END"
     tables = {

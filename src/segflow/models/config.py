@@ -36,17 +36,12 @@ def model_file(root: Path, model: str) -> Path:
 
 def read_model_file(file: Path, model: str) -> dict[str, Any]:
     """The mapping in *file*, checked to be *model*'s; ModelError naming the file otherwise."""
-    import yaml
+    from segflow.yamlfile import load_yaml_file
 
     try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        loaded = load_yaml_file(file, error=ModelError, code="invalid_config")
     except FileNotFoundError:
         raise ModelError(f"{file}: no such file", code="invalid_config", path=str(file)) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise ModelError(f"{file}: not valid YAML{where}: {str(e).splitlines()[0]}", code="invalid_config",
-                         path=str(file)) from None
     if loaded is not None and not isinstance(loaded, dict):
         raise ModelError(f"{file}: expected a mapping of settings, got {type(loaded).__name__}",
                          code="invalid_config", path=str(file))

@@ -394,14 +394,22 @@ def parse_rule(data: Any, *, source: str | None = None) -> Condition:
     return tree
 
 
-def load_rule_text(text: str, *, source: str | None = None) -> Any:
-    """YAML or JSON text → data (JSON is YAML). A rule file may wrap it as ``rule:``."""
-    import yaml
+def load_rule_text(text: str | bytes, *, source: str | None = None) -> Any:
+    """YAML or JSON text → data (JSON is YAML). A rule file may wrap it as ``rule:``.
+
+    Text that does not parse raises :class:`RuleError` ``<source>: not valid YAML (line L,
+    column C): <problem>``, with the source line and a caret as its ``context``.
+    """
+    from segflow.yamlfile import YamlSyntax, parse_yaml
 
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError([Problem("bad_yaml", "", f"not valid YAML/JSON: {str(exc).splitlines()[0]}")], source=source) from None
+        data = parse_yaml(text)
+    except YamlSyntax as bad:
+        error = RuleError([Problem("bad_yaml", "", str(bad))], source=source)
+        if source:  # a syntax error is the file's, not at a path in the rule: no "(rule): "
+            error.message = f"{source}: {bad}"
+        error.context = bad.context
+        raise error from None
     if isinstance(data, dict) and "rule" in data and not any(k in data for k in ("all", "any", "not", *_LEAF_KEYS)):
         data = data["rule"]
     return data

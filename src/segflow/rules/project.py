@@ -54,7 +54,7 @@ def read_rule_file(path: str | Path) -> Any:
     p = Path(path)
     if not p.is_file():
         raise LoadError(f"{p}: no such rule file", code="no_file", path=str(p))
-    return load_rule_text(p.read_text(encoding="utf-8"), source=str(p))
+    return load_rule_text(p.read_bytes(), source=str(p))
 
 
 def rule_data(rule: Any, source: str | None = None) -> tuple[Any, str | None]:

@@ -14,6 +14,12 @@ each refresh and releases the context's connections afterwards
 (:meth:`WorkerContext.close`; they reopen on next use), waiting (up to the lease)
 while another process holds it. With the state store on PostgreSQL, workers on several machines
 share the schedule; each due refresh is claimed by exactly one of them.
+
+A pinned clock (*clock*, or the context's) is not a dry run: the refreshes are real, and
+each claimed schedule is completed with its next run computed from the pinned time. A
+time later than the wall clock would therefore skip the real runs in between for good,
+so :func:`run_worker` refuses it (:class:`~segflow.errors.ClockError`, code
+``future_clock``, before claiming anything) unless *allow_future* is given.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from segflow.clock import refuse_future
 from segflow.context import ProjectContext
 from segflow.scheduler.jobs import get_job_kind
 from segflow.scheduler.schedules import Claim, claim_due, complete, release
@@ -98,13 +105,17 @@ def run_worker(
     clock: Clock | None = None,
     max_runs: int | None = None,
     on_result: Callable[[Any], None] | None = None,
+    allow_future: bool = False,
 ) -> WorkerSummary:
-    """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*."""
+    """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*.
+
+    A clock reading later than the wall clock raises :class:`~segflow.errors.ClockError`
+    before anything is claimed, unless *allow_future* (see the module doc)."""
     name = worker or default_worker_name()
     now_of = clock or ctx.clock.now
     summary = WorkerSummary(worker=name)
     while max_runs is None or len(summary.results) < max_runs:
-        now = now_of()
+        now = refuse_future(now_of(), allow=allow_future)
         claim = claim_due(ctx.state, name, now, lease=lease)
         if claim is None:
             if once:

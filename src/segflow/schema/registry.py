@@ -25,6 +25,7 @@ from segflow.errors import SchemaError
 from segflow.schema.kinds import KINDS, kind_named
 from segflow.schema.types import AttributeType, parse_type
 from segflow.state.store import StateStore
+from segflow.yamlfile import load_yaml_file
 
 __all__ = ["Attribute", "SchemaRegistry", "check_attribute_name"]
 
@@ -84,10 +85,7 @@ class SchemaRegistry:
         if not self.schema_file.exists():
             return []
         where = self.schema_file.name
-        try:
-            raw = yaml.safe_load(self.schema_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise SchemaError(f"{where}: not valid YAML ({exc})", code="bad_schema", path=where) from exc
+        raw = load_yaml_file(self.schema_file, shown=where, error=SchemaError, code="bad_schema") or {}
         if not isinstance(raw, dict):
             raise SchemaError(f"{where}: expected a mapping of kinds", code="bad_schema", path=where)
         declared = []
@@ -141,7 +139,8 @@ class SchemaRegistry:
             raise SchemaError(f"{kind}.{name} is a built-in column ({builtin.type.value})", code="builtin_conflict")
         raw: dict[str, Any] = {}
         if self.schema_file.exists():
-            raw = yaml.safe_load(self.schema_file.read_text(encoding="utf-8")) or {}
+            raw = load_yaml_file(self.schema_file, shown=self.schema_file.name, error=SchemaError,
+                                 code="bad_schema") or {}
         section = raw.setdefault(kind, {}) or {}
         raw[kind] = section
         section[name] = {"type": t.value, **({"label": label} if label else {})}

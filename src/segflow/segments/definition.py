@@ -152,18 +152,14 @@ def parse_segment(data: Any, name: str, *, file: str | None = None) -> SegmentDe
 
 def load_segment_definitions(root: Path) -> dict[str, SegmentDefinition]:
     """Every ``segments/*.yaml`` (and ``*.yml``, ``*.json``) of the project at *root*, by name."""
-    import yaml
+    from segflow.yamlfile import load_yaml_file
 
     folder = root / "segments"
     out: dict[str, SegmentDefinition] = {}
     paths = sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml", ".json")) if folder.is_dir() else []
     for path in paths:
         rel = f"segments/{path.name}"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise DefinitionError(f"{rel}: not valid YAML: {str(exc).splitlines()[0]}", code="bad_yaml",
-                                  path=rel) from None
+        data = load_yaml_file(path, shown=rel, error=DefinitionError, code="bad_yaml")
         if path.stem in out:
             raise DefinitionError(f"{rel}: segment {path.stem!r} is also defined in {out[path.stem].file}",
                                   code="duplicate_segment", path=rel)

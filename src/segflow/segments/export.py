@@ -15,6 +15,12 @@ Formats:
   and ``phone``): emails trimmed and lower-cased; phones as digits with the country
   code and no ``+``; SHA-256 hashed.
 
+The file's suffix and the format agree: without a format, the suffix names it (``.csv``;
+``.json`` or ``.jsonl`` for JSON Lines; ``.parquet``; csv when the name has no suffix); a
+suffix no format writes (``.xlsx``, ``.txt``) or one the format given does not write (the
+platform formats write ``.csv``) is refused before anything is read or written
+(:func:`export_format`).
+
 Every email and phone a member has is used: the profile's own and those in
 ``identities`` (type ``email`` / ``phone``). A member with several gets several rows
 (one identifier of each type per row, the profile's own first); values that are not a plausible email or
@@ -37,9 +43,12 @@ if TYPE_CHECKING:
 
     from segflow.context import ProjectContext
 
-__all__ = ["FORMATS", "ExportResult", "audience_table", "export_members", "write_table"]
+__all__ = ["FORMATS", "SUFFIXES", "ExportResult", "audience_table", "export_format", "export_members", "write_table"]
 
 FORMATS = ("csv", "parquet", "json", "customer-match", "meta")
+
+#: A file suffix → the kind of file written under it (the platform formats write csv).
+SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 _EMAIL_OK = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _PHONE_OK = r"^\+[1-9][0-9]{6,14}$"
@@ -123,11 +132,33 @@ def write_table(table: pa.Table, path: str | Path, fmt: str) -> None:
         pcsv.write_csv(table, target, pcsv.WriteOptions(quoting_style="needed"))
 
 
-def export_members(ws: ProjectContext, name: str, path: str | Path, *, fmt: str = "csv",
-                   columns: list[str] | None = None) -> ExportResult:
-    """Write *name*'s members to *path* in *fmt* (see the module doc)."""
-    if fmt not in FORMATS:
+def export_format(path: str | Path, fmt: str | None = None) -> str:
+    """The format to write *path* in: *fmt* when given and its files may end in *path*'s
+    suffix, else the format the suffix names (csv without a suffix). QueryError for an unknown
+    *fmt* (``bad_format``), a suffix no format writes or one *fmt* does not write
+    (``bad_export_path``). Called before the work, so a typo costs nothing."""
+    if fmt is not None and fmt not in FORMATS:
         raise QueryError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}", code="bad_format")
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return fmt or "csv"
+    if suffix not in SUFFIXES:
+        raise QueryError(f"export file {str(path)!r}: {suffix} files cannot be written; the formats written are "
+                         f"csv (.csv), json (.json, .jsonl) and parquet (.parquet)", code="bad_export_path",
+                         path=str(path))
+    writes = "csv" if fmt in ("customer-match", "meta") else fmt
+    if writes is not None and writes != SUFFIXES[suffix]:
+        endings = " or ".join(s for s, kind in SUFFIXES.items() if kind == writes)
+        raise QueryError(f"export file {str(path)!r}: the {fmt} format writes {endings} files, not {suffix}",
+                         code="bad_export_path", path=str(path))
+    return fmt or SUFFIXES[suffix]
+
+
+def export_members(ws: ProjectContext, name: str, path: str | Path, *, fmt: str | None = None,
+                   columns: list[str] | None = None) -> ExportResult:
+    """Write *name*'s members to *path* in *fmt* (by default the format *path*'s suffix names;
+    see the module doc)."""
+    fmt = export_format(path, fmt)
     if fmt in ("customer-match", "meta"):
         if columns:
             raise QueryError(f"columns cannot be chosen for the platform format {fmt!r} "

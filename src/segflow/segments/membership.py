@@ -61,6 +61,8 @@ class ImportResult:
     unknown: list[str] = field(default_factory=list)
     #: Ids already members (add) or not members (remove): nothing to do for them.
     unchanged: int = 0
+    #: Ids of merged records, each with the person added or removed in its place.
+    merged: dict[str, str] = field(default_factory=dict)
 
 
 def ensure_tables(con: Warehouse) -> None:
@@ -133,19 +135,22 @@ def replace_members(con: Warehouse, segment: str, select_sql: str, *, at: dateti
     return _transaction(con, body)
 
 
-def _to_persons(con: Warehouse) -> None:
+def _to_persons(con: Warehouse) -> dict[str, str]:
     """After identity resolution (``profile_map``), an id of a merged record stands for its
     person: ``_IDS`` becomes one row per person, naming the record in
-    ``_source_profile_id`` when only merged records of that person were given."""
-    from segflow.identity.persons import PERSON, RECORD, persons_sql, resolved
+    ``_source_profile_id`` when only merged records of that person were given. Returns
+    the merged records' ids given, each with its person."""
+    from segflow.identity.persons import PERSON, RECORD, merged_records, persons_sql, resolved
 
     if not resolved(con, MEMBERS_TABLE):
-        return
+        return {}
+    merged = merged_records(con, _IDS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_IDS}_mapped AS SELECT {PERSON} AS profile_id, "
                 f"CASE WHEN bool_or({RECORD} IS NULL) THEN NULL ELSE min({RECORD}) END AS _source_profile_id "
                 f"FROM ({persons_sql(_IDS)}) GROUP BY 1")
     con.execute(f"DROP TABLE {_IDS}")
     rename_table(con, f"{_IDS}_mapped", _IDS)
+    return merged
 
 
 def _load_ids(con: Warehouse, ids: list[str]) -> None:
@@ -167,7 +172,7 @@ def add_members(con: Warehouse, segment: str, ids: list[str], *, at: datetime,
 
     def body() -> ImportResult:
         _load_ids(con, ids)
-        _to_persons(con)
+        merged = _to_persons(con)
         unknown = [r[0] for r in con.execute(
             f"SELECT i.profile_id FROM {_IDS} i ANTI JOIN profiles p USING (profile_id) ORDER BY 1").fetchall()]
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD} AS SELECT profile_id FROM {MEMBERS_TABLE} WHERE segment = ?",
@@ -177,7 +182,8 @@ def add_members(con: Warehouse, segment: str, ids: list[str], *, at: datetime,
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OUT} AS SELECT profile_id FROM {_OLD} WHERE false")
         known = int(con.execute(f"SELECT count(*) FROM {_IDS}").fetchall()[0][0]) - len(unknown)
         entered, _ = _apply(con, segment, at, run_id)
-        return ImportResult(Diff(member_count(con, segment), entered, 0), unknown=unknown, unchanged=known - entered)
+        return ImportResult(Diff(member_count(con, segment), entered, 0), unknown=unknown, unchanged=known - entered,
+                            merged=merged)
 
     return _transaction(con, body)
 
@@ -189,13 +195,13 @@ def remove_members(con: Warehouse, segment: str, ids: list[str], *, at: datetime
 
     def body() -> ImportResult:
         _load_ids(con, ids)
-        _to_persons(con)
+        merged = _to_persons(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_OUT} AS SELECT DISTINCT m.profile_id FROM {MEMBERS_TABLE} m "
                     f"SEMI JOIN {_IDS} i USING (profile_id) WHERE m.segment = ?", [segment])
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_IN} AS SELECT profile_id FROM {_OUT} WHERE false")
         given = int(con.execute(f"SELECT count(*) FROM {_IDS}").fetchall()[0][0])
         _, exited = _apply(con, segment, at, run_id)
-        return ImportResult(Diff(member_count(con, segment), 0, exited), unchanged=given - exited)
+        return ImportResult(Diff(member_count(con, segment), 0, exited), unchanged=given - exited, merged=merged)
 
     return _transaction(con, body)
 

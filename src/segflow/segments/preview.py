@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.rules.explain import ExplainNode
 
-__all__ = ["MemberIds", "Preview", "RuleSql", "SAMPLE_COLUMNS", "checked", "explain_profile", "member_ids", "preview",
-           "read_rule_file", "rule_context", "rule_sql"]
+__all__ = ["MemberIds", "Preview", "ProfileExplanation", "RuleSql", "SAMPLE_COLUMNS", "checked", "explain_one",
+           "explain_profile", "member_ids", "preview", "read_rule_file", "rule_context", "rule_sql"]
 
 #: Attributes shown next to sample members when the profile has them.
 SAMPLE_COLUMNS = ("name", "city", "member_level", "email")
@@ -123,14 +123,45 @@ def member_ids(ctx: ProjectContext, rule: Any, *, as_of: datetime | None = None)
     return MemberIds(ids=ids, seconds=time.perf_counter() - started, sql=sql, as_of=when, warnings=rule.warnings)
 
 
-def explain_profile(ctx: ProjectContext, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> ExplainNode:
-    """The rule's tree for one profile, each node with its truth value and the values behind it."""
+@dataclass
+class ProfileExplanation:
+    """Why one person is (not) a member: *tree* is the explained rule for the person
+    *profile_id*; *resolved_from* is the id given when it was a merged record's, and
+    *note* says so ("shop_000123 was merged into app_000045")."""
+
+    profile_id: str
+    tree: ExplainNode
+    resolved_from: str | None = None
+    note: str | None = None
+
+    @property
+    def value(self) -> bool:
+        return self.tree.value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tree's dict, with the person and, for a merged record's id, where it came from."""
+        return {**self.tree.to_dict(), "profile_id": self.profile_id, "resolved_from": self.resolved_from,
+                "note": self.note}
+
+
+def explain_one(ctx: ProjectContext, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> ProfileExplanation:
+    """The rule's tree for the person *profile_id* stands for (any source id: a merged
+    record's id is explained for its person), each node with its truth value and the values
+    behind it. Raises :class:`QueryError` (``unknown_profile``) for an id no profile answers to."""
+    from segflow.identity.persons import lookup
     from segflow.rules.explain import explain
     from segflow.rules.profile_data import fetch_profile_data
 
     rule = checked(ctx, rule)
     when = _when(ctx, as_of)
-    if not ctx.warehouse.count("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]):
+    person = lookup(ctx.warehouse, profile_id)
+    if person is None:
         raise QueryError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
-    data = fetch_profile_data(ctx.warehouse, profile_id)
-    return explain(rule.tree, data, as_of=when, timezone=ctx.config.timezone)
+    data = fetch_profile_data(ctx.warehouse, person.id)
+    tree = explain(rule.tree, data, as_of=when, timezone=ctx.config.timezone)
+    return ProfileExplanation(profile_id=person.id, tree=tree, resolved_from=person.resolved_from, note=person.note)
+
+
+def explain_profile(ctx: ProjectContext, rule: Any, profile_id: str, *, as_of: datetime | None = None) -> ExplainNode:
+    """The tree of :func:`explain_one` (the person's; any source id)."""
+    return explain_one(ctx, rule, profile_id, as_of=as_of).tree

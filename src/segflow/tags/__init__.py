@@ -25,7 +25,14 @@ from segflow.tags.definition import (
     load_tag_definitions,
     parse_tag,
 )
-from segflow.tags.library import profile_tags, tag_members, tag_summary, tags_overview
+from segflow.tags.library import (
+    ProfileTags,
+    profile_tags,
+    tag_members,
+    tag_summary,
+    tags_of,
+    tags_overview,
+)
 from segflow.tags.refresh import TagRefresh, check_tag_definitions, refresh_tags, tag_history
 from segflow.tags.templates import InstallResult, Template, install_templates, list_templates
 
@@ -34,6 +41,7 @@ __all__ = [
     "SOURCES",
     "AssignResult",
     "InstallResult",
+    "ProfileTags",
     "RemoveResult",
     "TagDefinition",
     "TagRefresh",
@@ -55,5 +63,6 @@ __all__ = [
     "tag_history",
     "tag_members",
     "tag_summary",
+    "tags_of",
     "tags_overview",
 ]

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.clock import at_or_now, parse_iso, utc
 from segflow.errors import DefinitionError, LoadError, QueryError
-from segflow.identity.persons import PERSON, RECORD, known_ids_sql, persons_sql, resolved
+from segflow.identity.persons import (
+    PERSON,
+    RECORD,
+    known_ids_sql,
+    merged_records,
+    persons_sql,
+    resolved,
+)
 from segflow.identity.store import SOURCE_COL
 from segflow.rules.parse import parse_duration
 from segflow.tags.definition import (
@@ -63,6 +70,8 @@ class AssignResult:
     unknown: list[str] = field(default_factory=list)
     #: Ids given more than once (the last occurrence wins).
     repeated: int = 0
+    #: Ids of merged records, each with the person tagged in its place.
+    merged: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +81,8 @@ class RemoveResult:
     #: Ids that did not carry the tag (from the sources removed).
     not_tagged: int = 0
     unknown: list[str] = field(default_factory=list)
+    #: Ids of merged records, each with the person untagged in its place.
+    merged: dict[str, str] = field(default_factory=dict)
 
 
 def parse_expiry(expires: Any, *, start: datetime, path: str = "expires") -> datetime | None:
@@ -257,6 +268,7 @@ def assign_tags(
             by_record = resolved(con, TAG_ASSIGNMENTS)
             result.unknown = _unknown_ids(con, by_record=by_record)
             if by_record:
+                result.merged = merged_records(con, _STAGE)
                 _to_persons(con)
             con.execute(f"DELETE FROM {_STAGE} WHERE profile_id NOT IN (SELECT profile_id FROM profiles)")
             key = [tag, source]
@@ -364,6 +376,8 @@ def remove_tags(
         with con.transaction():
             by_record = resolved(con, TAG_ASSIGNMENTS)
             result.unknown = _unknown_ids(con, by_record=by_record)
+            if by_record:
+                result.merged = merged_records(con, _INPUT)
             # The persons meant: a merged record's id stands for its person after resolution.
             persons = (f"SELECT DISTINCT {PERSON} AS profile_id FROM ({persons_sql(_INPUT)})" if by_record
                        else f"SELECT DISTINCT profile_id FROM {_INPUT}")

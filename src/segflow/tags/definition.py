@@ -288,10 +288,13 @@ def parse_tag(data: Any, name: str, *, file: str = "") -> TagDefinition:
     return tag
 
 
-def _error(problems: list[tuple[str, Problem]]) -> DefinitionError:
+def _error(problems: list[tuple[str, Problem]], context: tuple[str, ...] = ()) -> DefinitionError:
+    """One DefinitionError for every problem, a line each; *context* (a caret under a YAML
+    error) only when that is the one problem."""
     lines = [f"{file}: {p.path}: {p.message}" if p.path else f"{file}: {p.message}" for file, p in problems]
     file, first = problems[0]
-    return DefinitionError("\n".join(lines), code=first.code, path=f"{file}: {first.path}" if first.path else file)
+    return DefinitionError("\n".join(lines), code=first.code, path=f"{file}: {first.path}" if first.path else file,
+                           context=context if len(problems) == 1 else ())
 
 
 def _default_name(path: Path, folder: Path) -> str:
@@ -307,21 +310,22 @@ def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
     referring to each other in a cycle). Names used by rules are not checked against
     the warehouse here; :func:`segflow.tags.refresh_tags` does that before running.
     """
-    import yaml
+    from segflow.yamlfile import YamlSyntax, read_yaml
 
     folder = Path(root) / TAGS_DIR
     if not folder.is_dir():
         return {}
     problems: list[tuple[str, Problem]] = []
+    context: tuple[str, ...] = ()
     found: dict[str, TagDefinition] = {}
     files = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     for path in files:
         rel = f"{TAGS_DIR}/{path.relative_to(folder).as_posix()}"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            problems.append((rel, Problem("bad_yaml", "", f"not valid YAML: {first}")))
+            data = read_yaml(path)
+        except YamlSyntax as bad:
+            problems.append((rel, Problem("bad_yaml", "", str(bad))))
+            context = context or bad.context
             continue
         parser = _TagParser(rel)
         tag = parser.parse(data, _default_name(path, folder))
@@ -340,7 +344,7 @@ def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
             problems.append((start.file, Problem("tag_cycle", "rule", "tags refer to each other in a cycle: "
                                                  + " → ".join(cycle))))
     if problems:
-        raise _error(problems)
+        raise _error(problems, context)
     return found
 
 

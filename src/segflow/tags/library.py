@@ -11,11 +11,13 @@ now and not expired (the meaning ``{tag: ...}`` has in a rule).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segflow.clock import at_or_now
 from segflow.errors import DefinitionError, IdentityError
+from segflow.identity.persons import lookup
 from segflow.tags.definition import check_tag_name, load_tag_definitions
 from segflow.tags.refresh import tag_history
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
     from segflow.context import ProjectContext
 
-__all__ = ["profile_tags", "tag_members", "tag_summary", "tags_overview"]
+__all__ = ["ProfileTags", "profile_tags", "tag_members", "tag_summary", "tags_overview", "tags_of"]
 
 _ACTIVE = "(assigned_at IS NULL OR assigned_at <= ?) AND (expires_at IS NULL OR expires_at > ?)"
 
@@ -160,16 +162,33 @@ def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, sourc
         f"WHERE {' AND '.join(where)} ORDER BY profile_id, tag, source", params=params)
 
 
-def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Every active tag assignment of one profile at *at* (default now), by tag and source,
-    with each defined tag's label. Raises :class:`IdentityError` for an unknown profile."""
+@dataclass
+class ProfileTags:
+    """The tags one person carries: *profile_id* is the person; *resolved_from* the id
+    given when it was a merged record's (``note``: "shop_000123 was merged into app_000045")."""
+
+    profile_id: str
+    #: One dict per active assignment: tag, value, source, assigned_at, expires_at, label.
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    resolved_from: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tags_of(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> ProfileTags:
+    """Every active tag assignment of the person *profile_id* stands for (any source id:
+    a merged record's id is its person's) at *at* (default now), by tag and source, with
+    each defined tag's label. Raises :class:`IdentityError` for an id no profile answers to."""
     when = at_or_now(at, ws.clock)
     con = ws.warehouse
-    if not con.execute("SELECT count(*) FROM profiles WHERE profile_id = ?", [profile_id]).fetchall()[0][0]:
+    person = lookup(con, profile_id)
+    if person is None:
         raise IdentityError(f"no profile {profile_id!r}", code="unknown_profile", path=profile_id)
     cursor = con.execute(
         "SELECT tag, value, source, assigned_at, expires_at FROM tag_assignments "
-        f"WHERE profile_id = ? AND {_ACTIVE} ORDER BY tag, source", [profile_id, when, when])
+        f"WHERE profile_id = ? AND {_ACTIVE} ORDER BY tag, source", [person.id, when, when])
     cols = [d[0] for d in cursor.description]
     rows = [dict(zip(cols, r)) for r in cursor.fetchall()]
     try:
@@ -178,4 +197,9 @@ def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = N
         labels = {}
     for row in rows:
         row["label"] = labels.get(row["tag"], "")
-    return rows
+    return ProfileTags(profile_id=person.id, tags=rows, resolved_from=person.resolved_from, note=person.note)
+
+
+def profile_tags(ws: ProjectContext, profile_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`tags_of` (the person's tags; any source id)."""
+    return tags_of(ws, profile_id, at=at).tags

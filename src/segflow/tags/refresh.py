@@ -99,12 +99,14 @@ class TagRefresh:
 
 def check_tag_definitions(
     ctx: ProjectContext, tags: dict[str, TagDefinition], names: list[str] | None = None, *, assume_traits: bool = False,
-    context: CheckContext | None = None,
+    context: CheckContext | None = None, warnings: list[str] | None = None,
 ) -> dict[str, list[Condition]]:
     """Check the rules of *names* (default: every rule tag) against *ctx*; the checked trees
     per tag, one per case. Raises :class:`DefinitionError` listing every problem as
     ``file: path: message``. With *assume_traits*, traits defined in ``traits/`` and the
-    traits models write count as known even before their first refresh. *context* is the call's rule context (see
+    traits models write count as known even before their first refresh. *warnings*, when
+    given, gets each rule's warnings (``file: path: message``). *context* is the call's rule
+    context (see
     :func:`segflow.rules.project.rule_context`), built here when not given."""
     from dataclasses import replace
 
@@ -135,7 +137,7 @@ def check_tag_definitions(
         for i, case in enumerate(tag.cases):
             base = "rule" if "rule" in tag.data else f"cases[{i}].rule"
             try:
-                tree, _warnings = check_rule(parse_rule(case.rule), rules)
+                tree, found = check_rule(parse_rule(case.rule), rules)
             except RuleError as exc:
                 for p in exc.problems:
                     path = f"{base}.{p.path}" if p.path else base
@@ -143,6 +145,9 @@ def check_tag_definitions(
                     first = first or (p.code, f"{tag.file}: {path}")
                 continue
             trees.append(tree)
+            if warnings is not None:
+                warnings.extend(f"{tag.file}: {base}.{w.path}: {w.message}" if w.path else f"{tag.file}: {base}: "
+                                f"{w.message}" for w in found)
         checked[name] = trees
     if lines:
         assert first is not None

@@ -372,15 +372,16 @@ def _bad_name(name: Any) -> str:
             "at most 63 characters)")
 
 
-def _error(problems: list[tuple[str, Problem]]) -> DefinitionError:
+def _error(problems: list[tuple[str, Problem]], context: tuple[str, ...] = ()) -> DefinitionError:
     """One DefinitionError for every problem: a line each, ``file: path: message``; the code
-    and path of the first."""
+    and path of the first; *context* (a caret under a YAML error) only when that is the one problem."""
     lines = []
     for file, p in problems:
         parts = [part for part in (file, p.path) if part]
         lines.append(": ".join([*parts, p.message]))
     first_file, first = problems[0]
-    return DefinitionError("\n".join(lines), code=first.code, path=first.path or first_file or None)
+    return DefinitionError("\n".join(lines), code=first.code, path=first.path or first_file or None,
+                           context=context if len(problems) == 1 else ())
 
 
 def load_trait_definitions(
@@ -397,7 +398,7 @@ def load_trait_definitions(
     item columns default to the built-in ones; :func:`segflow.traits.refresh_traits`
     passes the workspace's (with the inferred and declared attributes).
     """
-    import yaml
+    from segflow.yamlfile import YamlSyntax, read_yaml
 
     folder = Path(root) / TRAITS_DIR
     files = sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) \
@@ -405,13 +406,14 @@ def load_trait_definitions(
     problems: list[tuple[str, Problem]] = []
     traits: list[TraitDefinition] = []
     seen: dict[str, str] = {}
+    context: tuple[str, ...] = ()
     for path in files:
         shown = f"{TRAITS_DIR}/{path.name}"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problems.append((shown, Problem("bad_yaml", "", f"not valid YAML: {first}")))
+            data = read_yaml(path)
+        except YamlSyntax as bad:
+            problems.append((shown, Problem("bad_yaml", "", str(bad))))
+            context = context or bad.context
             continue
         found, trait = _parse(data, path.stem, order_columns, item_columns)
         problems.extend((shown, p) for p in found)
@@ -425,5 +427,5 @@ def load_trait_definitions(
         seen[trait.name] = shown
         traits.append(replace(trait, file=shown))
     if problems:
-        raise _error(problems)
+        raise _error(problems, context)
     return sorted(traits, key=lambda t: t.name)
