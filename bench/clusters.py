@@ -36,8 +36,6 @@ of ``docs/benchmarks.md``. Target (issue 14): clusters on 1M rows × 8 features 
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,11 +44,11 @@ from typing import Any
 
 from bench.common import (
     REPO,
-    CpuMeter,
     machine_info,
     machine_line,
     markdown_table,
     source_digest,
+    timed_side,
     wait_until_idle,
     write_section,
 )
@@ -148,20 +146,7 @@ def planted_matrix(rows: int, seed: int) -> tuple[Any, Any]:
     return centres[truth] + rng.normal(0, 1, size=(rows, 8)), truth
 
 
-def _time(fn: Callable[[], Any], repeat: int, idle: Callable[[], None], warm: bool = True
-          ) -> tuple[Any, dict[str, Any]]:
-    result = fn() if warm else None
-    walls, cpus, other = [], [], []
-    for _ in range(repeat):
-        idle()
-        with CpuMeter() as meter:
-            started, cpu = time.perf_counter(), time.process_time()
-            result = fn()
-            walls.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
-        other.append(meter.other_cores)
-    return result, {"seconds": statistics.median(walls), "cpu_seconds": statistics.median(cpus),
-                    "other_cores": round(max(other), 2), "runs": [round(w, 4) for w in walls]}
+_time = timed_side
 
 
 def run_clusters_suite(opts: ClustersOptions, report: Reporter) -> dict[str, Any]:

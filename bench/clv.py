@@ -23,8 +23,6 @@ computes a Hessian (autograd) after each fit; that is part of its ``fit``.
 from __future__ import annotations
 
 import json
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,11 +30,11 @@ from typing import Any
 
 from bench.common import (
     REPO,
-    CpuMeter,
     machine_info,
     machine_line,
     markdown_table,
     source_digest,
+    timed_side,
     wait_until_idle,
     write_section,
 )
@@ -74,18 +72,7 @@ def synthetic_summary(profiles: int, seed: int) -> dict[str, Any]:
     return {"frequency": x, "recency": tx, "T": T, "monetary_value": simulate_gamma_gamma(x, **GAMMA_GAMMA, seed=rng)}
 
 
-def _time(fn: Callable[[], Any], repeat: int) -> tuple[Any, dict[str, Any]]:
-    result = fn()  # warm-up
-    walls, cpus, other = [], [], []
-    for _ in range(repeat):
-        with CpuMeter() as meter:
-            started, cpu = time.perf_counter(), time.process_time()
-            result = fn()
-            walls.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
-        other.append(meter.other_cores)
-    return result, {"seconds": statistics.median(walls), "cpu_seconds": statistics.median(cpus),
-                    "other_cores": round(max(other), 2), "runs": [round(w, 4) for w in walls]}
+_time = timed_side
 
 
 def run_clv_suite(opts: ClvOptions, report: Reporter) -> dict[str, Any]:

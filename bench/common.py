@@ -11,7 +11,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -289,3 +289,25 @@ def wait_until_idle(cpu_cores: float = 0.3, disk_mib_s: float = 20.0, timeout: f
         rate = (_disk_written_mib() - written) / sample
         if (meter.other_cores < cpu_cores and rate < disk_mib_s) or time.perf_counter() > deadline:
             return meter.other_cores
+
+
+def timed_side(fn: Callable[[], Any], repeat: int, idle: Callable[[], None] | None = None, warm: bool = True
+               ) -> tuple[Any, dict[str, Any]]:
+    """Run *fn* once untimed (unless not *warm*), then *repeat* times, each after *idle()* (waiting
+    for a quiet machine); its last result and ``{seconds, cpu_seconds}`` (medians), the most
+    cores other processes used, and every run's seconds."""
+    import statistics
+
+    result = fn() if warm else None
+    walls, cpus, other = [], [], []
+    for _ in range(repeat):
+        if idle is not None:
+            idle()
+        with CpuMeter() as meter:
+            started, cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+        other.append(meter.other_cores)
+    return result, {"seconds": statistics.median(walls), "cpu_seconds": statistics.median(cpus),
+                    "other_cores": round(max(other), 2), "runs": [round(w, 4) for w in walls]}

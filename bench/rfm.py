@@ -29,8 +29,6 @@ Figures go to ``bench/results/rfm-<profiles>-<seed>.json`` and the ``rfm`` secti
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,11 +37,11 @@ from typing import Any
 
 from bench.common import (
     REPO,
-    CpuMeter,
     machine_info,
     machine_line,
     markdown_table,
     source_digest,
+    timed_side,
     wait_until_idle,
     write_section,
 )
@@ -93,19 +91,7 @@ def pandas_rfm(orders: Any, profiles: Any, t: datetime) -> Any:
     return pd.DataFrame({"r": r, "f": f, "m": m, "tier": tier}, index=g.index)
 
 
-def _time(fn: Callable[[], Any], repeat: int, idle: Callable[[], None]) -> tuple[Any, dict[str, Any]]:
-    result = fn()  # warm-up
-    walls, cpus, other = [], [], []
-    for _ in range(repeat):
-        idle()
-        with CpuMeter() as meter:
-            started, cpu = time.perf_counter(), time.process_time()
-            result = fn()
-            walls.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
-        other.append(meter.other_cores)
-    return result, {"seconds": statistics.median(walls), "cpu_seconds": statistics.median(cpus),
-                    "other_cores": round(max(other), 2), "runs": [round(w, 4) for w in walls]}
+_time = timed_side
 
 
 def run_rfm_suite(opts: RfmOptions, report: Reporter) -> dict[str, Any]:
