@@ -17,14 +17,15 @@ def write(root: Path, rel: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["vip", "lifecycle/churn_risk", "rfm/score/r", "b2b/top-100", "a1/b_2"], ids=str)
+@pytest.mark.parametrize("name", ["vip", "lifecycle/churn_risk", "rfm/score/r", "b2b/top-100", "a1/b_2", "中文",
+                                  "生命周期/沉睡用户", "сегменты/лояльные"], ids=str)
 def test_good_names(name: str) -> None:
     assert check_tag_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "VIP", "a//b", "/a", "a/", "a b", "a/*", "_x", "中文", "a" * 201, 5],
+@pytest.mark.parametrize("name", ["", "VIP", "a//b", "/a", "a/", "a b", "a/*", "_x", "中 文", "Лояльные", "a:b", "a" * 201, 5],
                          ids=["empty", "upper", "double-slash", "leading-slash", "trailing-slash", "space", "star",
-                              "underscore-first", "chinese", "too-long", "number"])
+                              "underscore-first", "chinese-space", "cyrillic-upper", "colon", "too-long", "number"])
 def test_bad_names(name: object) -> None:
     with pytest.raises(DefinitionError, match="is not a tag name") as info:
         check_tag_name(name)

@@ -20,6 +20,7 @@ from segflow.cli.common import Shown as SummaryFormat
 from segflow.cli.common import open_project as _open
 from segflow.cli.common import parse_time as _as_of
 from segflow.cli.errors import report as report_error
+from segflow.cli.errors import report_json
 from segflow.cli.output import err, out, print_arrow, progress_bar, to_json
 from segflow.errors import SegflowError
 
@@ -328,7 +329,13 @@ def segment_preview(
 
     when = _as_of(as_of)
     with _open(project) as ws:
-        rule = checked(ws, rule_file)
+        try:
+            rule = checked(ws, rule_file)
+        except SegflowError as exc:
+            if fmt is not TableFormat.json:
+                raise  # main() prints every problem on its own Error: line
+            report_json(exc)  # {code, message, path, problems} on stderr, as errors go
+            raise typer.Exit(1) from None
         for w in rule.warnings:
             err.print(f"[yellow]Warning:[/yellow] {w}", highlight=False)
         if sql_dialect is not None:

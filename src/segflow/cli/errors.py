@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from segflow.cli.output import err
+from segflow.cli.output import err, to_json
 from segflow.errors import SegflowError
 
-__all__ = ["HINTS", "hint_for", "report"]
+__all__ = ["HINTS", "hint_for", "problem_lines", "report", "report_json"]
 
 #: error code (or ``ErrorClass.code`` where a code is shared) → what to do about it on the command line.
 HINTS: dict[str, str] = {
@@ -38,13 +38,35 @@ def hint_for(exc: SegflowError) -> str | None:
     return None if flag and flag in exc.message else hint
 
 
+def problem_lines(exc: SegflowError) -> list[str]:
+    """One line per problem of *exc* (a :class:`~segflow.errors.RuleError`'s, prefixed with its
+    source, or a :class:`~segflow.errors.DefinitionsError`'s); ``[message]`` when it has none."""
+    problems = getattr(exc, "problems", None) or []
+    if len(problems) <= 1:
+        return [exc.message]
+    source = getattr(exc, "source", None)
+    return [f"{source}: {p}" if source and not isinstance(p, str) else str(p) for p in problems]
+
+
+def report_json(exc: SegflowError) -> None:
+    """Print *exc* as its ``{code, message, path, problems}`` JSON body on stderr (``--format json``)."""
+    sys.stderr.write(to_json(exc.to_dict()) + "\n")
+    sys.stderr.flush()
+
+
 def report(exc: SegflowError) -> None:
-    """Print ``Error: <message>``, its context (a file's line and a caret under the spot),
-    indented, and the hint, on stderr."""
+    """Print ``Error: <message>`` (or, for an error with several problems, each problem on its
+    own ``Error:`` line), its context (a file's line and a caret under the spot), indented, and
+    the hint, on stderr."""
     from rich.markup import escape
 
-    err.print(f"[red]Error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    for line in exc.context:
+    lines = problem_lines(exc)
+    if len(lines) > 1:  # every problem on its own line, each with its file and path
+        for line in lines:
+            err.print(f"[red]Error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"[red]Error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    for line in exc.context if len(lines) <= 1 else ():
         err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     hint = hint_for(exc)
     if hint:

@@ -95,11 +95,14 @@ def segment_list(project: ProjectOpt = None,
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} segments")
-    for col in ("segment", "type", "v", "schedule", "next run (UTC)", "members", "last refresh", "as of"):
+    labelled = any(r["label"] for r in rows)
+    for col in ("segment", *(("label",) if labelled else ()), "type", "v", "schedule", "next run (UTC)", "members",
+                "last refresh", "as of"):
         table.add_column(col, justify="right" if col in ("v", "members") else "left", overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["type"], str(r["version"]), r["schedule"] or "-", fmt_time(r["next_run"]),
-                      f"{r['members']:,}", r["last_status"] or "-", fmt_time(r["last_as_of"]))
+        table.add_row(r["name"], *((r["label"] or "-",) if labelled else ()), r["type"], str(r["version"]),
+                      r["schedule"] or "-", fmt_time(r["next_run"]), f"{r['members']:,}", r["last_status"] or "-",
+                      fmt_time(r["last_as_of"]))
     out.print(table)
     for r in rows:
         if r["unknown_events"]:

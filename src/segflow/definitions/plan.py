@@ -38,6 +38,7 @@ from segflow.definitions.versions import Version, current_versions, record_versi
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.definitions.runner import RefreshResult
+    from segflow.errors import SegflowError
 
 __all__ = ["ApplyResult", "Change", "Plan", "apply", "make_plan"]
 
@@ -121,9 +122,10 @@ def _preview_count(ctx: ProjectContext, rules: Any, rule: Any, name: str | None,
 def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | None = None) -> Plan:
     """What :func:`apply` would change; raises ``DefinitionsError`` listing every invalid rule."""
     when = at_or_now(as_of, ctx.clock)
-    defs = local_definitions(ctx)
+    read: list[SegflowError] = []  # a file that does not parse does not hide the rule problems of the others
+    defs = local_definitions(ctx, errors=read)
     warnings: list[str] = []
-    rules = check_definitions(ctx, defs, warnings)
+    rules = check_definitions(ctx, defs, warnings, errors=read)
     local = defs.all()
     applied: dict[tuple[str, str], Version] = {k: v for k, v in current_versions(ctx.state).items() if v.active}
     changes: list[Change] = []

@@ -11,7 +11,7 @@ anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from segflow.errors import DefinitionsError, SegflowError
 from segflow.segments.definition import fingerprint, load_segment_definitions
@@ -97,26 +97,59 @@ def _tag_body(tag: Any) -> dict[str, Any]:
     return body
 
 
-def local_definitions(ctx: ProjectContext) -> ProjectDefinitions:
-    """Read ``traits/``, ``models/``, ``tags/`` and ``segments/``; a file that does not parse raises its error."""
+def local_definitions(ctx: ProjectContext, *, errors: list[SegflowError] | None = None) -> ProjectDefinitions:
+    """Read ``traits/``, ``models/``, ``tags/`` and ``segments/``, every file of every folder.
+
+    A file that does not parse does not hide the others: without *errors*, one
+    :class:`DefinitionsError` lists every file's problems (one problem: that error itself);
+    with it, each folder's error is appended to it and the definitions that loaded are
+    returned (:func:`check_definitions` then raises them with the rule problems).
+    """
+    from segflow.errors import DefinitionError
     from segflow.models.definition import load_model_definitions
-    from segflow.tags.refresh import applied_tags
+    from segflow.tags.definition import load_tag_definitions
     from segflow.traits import load_trait_definitions
     from segflow.traits.refresh import trait_columns
 
+    found: list[DefinitionError] = []
     orders, items = trait_columns(ctx)
-    traits = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items)}
-    return ProjectDefinitions(segments=load_segment_definitions(ctx.root), tags=applied_tags(ctx), traits=traits,
-                              models=load_model_definitions(ctx.root))
+    traits = {t.name: t for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items,
+                                                        errors=found)}
+    try:
+        models = load_model_definitions(ctx.root)
+    except DefinitionError as exc:
+        found.append(exc)
+        models = {}
+    tags = dict(load_tag_definitions(ctx.root, errors=found))
+    segments = load_segment_definitions(ctx.root, errors=found)
+    if errors is not None:
+        errors.extend(found)
+    elif len(found) == 1:
+        raise found[0]
+    elif found:
+        raise DefinitionsError(_lines(found), code=found[0].code, path=found[0].path)
+    return ProjectDefinitions(segments=segments, tags=tags, traits=traits, models=models)
+
+
+def _lines(errors: list[Any]) -> list[str]:
+    """Every problem of *errors*, one ``file: path: message`` line each."""
+    out: list[str] = []
+    for exc in errors:
+        listed = getattr(exc, "problems", None)
+        out.extend(listed if listed and all(isinstance(p, str) for p in listed)
+                   else [line for line in exc.message.splitlines() if line.strip()])
+    return out
 
 
 def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
-                      warnings: list[str] | None = None) -> CheckContext:
+                      warnings: list[str] | None = None, *, errors: list[SegflowError] | None = None) -> CheckContext:
     """Check every segment and tag rule and the dependency graph; raise :class:`DefinitionsError`
     listing all. Returns the rule context the rules were checked in (every local segment, tag
     and trait known), for the caller to reuse. With *warnings*, the checks' warnings (an event
     name no event has: the rule then matches no one) are appended to it as
-    ``file: rule.path: message``, as ``segment preview`` shows them."""
+    ``file: rule.path: message``, as ``segment preview`` shows them. *errors* are those
+    :func:`local_definitions` found reading the files: they are raised with the rest (alone,
+    one such error is raised as it is)."""
     from dataclasses import replace
 
     from segflow.definitions.graph import build_graph
@@ -124,13 +157,16 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
     from segflow.rules.errors import RuleError
     from segflow.rules.project import check_in
 
-    problems: list[str] = []
+    read = _lines(errors or [])
+    problems = list(read)
     try:
         build_graph(defs.graph_definitions()).order()
     except SegflowError as exc:
         problems.append(exc.message)
-    if problems:
-        raise DefinitionsError(problems, code="definition_cycle")
+        if not read:
+            raise DefinitionsError(problems, code="definition_cycle") from None
+    if read and not defs.tags and all(s.rule is None for s in defs.segments.values()):
+        _raise(errors or [], problems, None)  # no rule left to check: the warehouse is not needed
     from segflow.models.registry import get_model
 
     traits = {name: t.type for name, t in defs.traits.items()}
@@ -168,5 +204,15 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
             warnings.extend(f"{where}: {key}.{w.path}: {w.message}" if w.path else f"{where}: {key}: {w.message}"
                             for w in checked.warnings)
     if problems:
-        raise DefinitionsError(problems, path=first_path)
+        _raise(errors or [], problems, first_path)
     return base
+
+
+def _raise(errors: list[SegflowError], problems: list[str], first_path: str | None) -> NoReturn:
+    """The one error for *problems*: the one error reading the files found, when that is all;
+    else a :class:`DefinitionsError` with the code and path of the first problem."""
+    if len(errors) == 1 and problems == _lines(errors):
+        raise errors[0]
+    first = errors[0] if errors else None
+    raise DefinitionsError(problems, code=first.code if first else "invalid_definition",
+                           path=first.path if first else first_path)

@@ -10,6 +10,7 @@ is an error, so no invalid or partly understood rule ever runs.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -42,7 +43,7 @@ from segflow.rules.errors import Problem, RuleError
 from segflow.schema.kinds import ORDER_STATUSES
 from segflow.schema.types import AttributeType as T
 
-__all__ = ["CheckContext", "check_rule", "OPERATORS_BY_TYPE"]
+__all__ = ["CheckContext", "by_place", "check_rule", "OPERATORS_BY_TYPE"]
 
 _ORDERING = {Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN, Op.IS_NULL}
 _TEXT = _ORDERING | {Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH}
@@ -368,11 +369,31 @@ class _Checker:
         return replace(n, where=tuple(where), agg=agg)
 
 
-def check_rule(tree: Condition, ctx: CheckContext, *, source: str | None = None) -> tuple[Condition, list[Problem]]:
-    """Check *tree*; return (checked tree, warnings) or raise :class:`RuleError` with every error."""
+def _place(path: str) -> tuple[int, ...]:
+    """Where *path* is in the rule, for ordering: its list positions (``all[2].any[0].attr`` → (2, 0))."""
+    return tuple(int(i) for i in _INDEX.findall(path))
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def by_place(problems: Iterable[Problem]) -> list[Problem]:
+    """*problems* in the order of their place in the rule (a stable sort: those of one condition
+    keep the order they were found in, shape problems before name and type problems)."""
+    return sorted(problems, key=lambda p: _place(p.path))
+
+
+def check_rule(tree: Condition, ctx: CheckContext, *, source: str | None = None,
+               parse_problems: Iterable[Problem] = ()) -> tuple[Condition, list[Problem]]:
+    """Check *tree*; return (checked tree, warnings) or raise :class:`RuleError` with every error.
+
+    *parse_problems* are the shape problems of the rule *tree* was parsed from as far as it
+    went (:func:`segflow.rules.parse.parse_partial`): they are raised together with the name
+    and type problems of the parts that parsed, every one ordered by its place in the rule.
+    """
     checker = _Checker(ctx)
     checked = checker.node(tree)
-    errors = [p for p in checker.problems if p.severity == "error"]
-    if errors or checked is None:
-        raise RuleError(checker.problems, source=source)
+    found = by_place([*parse_problems, *checker.problems])
+    if checked is None or any(p.severity == "error" for p in found):
+        raise RuleError(found, source=source)
     return checked, [p for p in checker.problems if p.severity != "error"]

@@ -8,6 +8,7 @@ are the checker's job. All problems are gathered and raised together as one
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ from segflow.rules.ast import (
 )
 from segflow.rules.errors import Problem, RuleError
 
-__all__ = ["parse_rule", "parse_duration", "load_rule_text"]
+__all__ = ["parse_rule", "parse_partial", "parse_duration", "load_rule_text"]
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(min|h|d|w)$")
 _OPS = {op.value: op for op in Op}
@@ -195,7 +196,7 @@ class _Parser:
         if not isinstance(name, str) or not name.strip():
             self.fail(path, "bad_name", f"{key} takes a name")
             return None
-        return name.strip()
+        return unicodedata.normalize("NFC", name.strip())  # one name however it was typed (segflow.names)
 
     def leaf_attr(self, data: dict[str, Any], base: str) -> Attr | None:
         path = _join(base, "attr")
@@ -387,11 +388,22 @@ def parse_rule(data: Any, *, source: str | None = None) -> Condition:
         >>> parse_rule({"all": [{"attr": "city", "eq": "Beijing"}]}).items[0].name
         'city'
     """
+    tree, problems = parse_partial(data)
+    if problems or tree is None:
+        raise RuleError(problems or [Problem("empty_condition", "", "no rule")], source=source)
+    return tree
+
+
+def parse_partial(data: Any) -> tuple[Condition | None, list[Problem]]:
+    """Rule *data* parsed as far as it goes: the tree of the parts that parsed (a part with a
+    problem is left out, or kept without what was wrong in it) and every shape problem.
+
+    :func:`segflow.rules.project.check_in` checks that tree too, so the name and type problems
+    of the parts that parsed are reported in the same run as the shape problems.
+    """
     parser = _Parser()
     tree = parser.condition(data, "")
-    if parser.problems or tree is None:
-        raise RuleError(parser.problems or [Problem("empty_condition", "", "no rule")], source=source)
-    return tree
+    return tree, list(parser.problems)
 
 
 def load_rule_text(text: str | bytes, *, source: str | None = None) -> Any:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow.errors import LoadError, Problem
 from segflow.rules.check import CheckContext, check_rule
-from segflow.rules.parse import load_rule_text, parse_rule
+from segflow.rules.parse import load_rule_text, parse_partial, parse_rule
 from segflow.schema.types import AttributeType
 
 if TYPE_CHECKING:
@@ -165,7 +165,11 @@ def check_in(ctx: ProjectContext, rule: Any, *, source: str | None = None, conte
     base = context if context is not None else rule_context(ctx)
     if segment_name is not None:
         base = replace(base, segment_name=segment_name)
-    tree, warnings = check_rule(parse_rule(data, source=source), base, source=source)
+    tree, problems = parse_partial(data)
+    if tree is None:  # nothing parsed: the shape problems are all there is to report
+        parse_rule(data, source=source)
+    assert tree is not None
+    tree, warnings = check_rule(tree, base, source=source, parse_problems=problems)
     return CheckedRule(tree=tree, warnings=list(warnings), source=source)
 
 

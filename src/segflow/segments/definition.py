@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from segflow.errors import DefinitionError
+from segflow.names import nfc
 
 __all__ = [
-    "NAME_PATTERN",
     "DefinitionError",
     "SegmentDefinition",
     "canonical_json",
@@ -41,13 +40,15 @@ __all__ = [
     "fingerprint",
     "load_segment_definitions",
     "parse_segment",
+    "check_segment_name",
     "rule_references",
 ]
 
-#: Segment (and tag) names: letters, digits, ``_ - .`` and ``/`` for tag groups.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,199}$")
+#: Segment names (:mod:`segflow.names`): Unicode letters and digits and ``_ - .``, starting
+#: with a letter, a digit or ``_``; no ``..``; at most 200 characters; NFC.
+_NAME_RULE = "letters of any script, digits, _ - and ., starting with a letter, a digit or _; no spaces, no .."
 
-_KEYS = {"name", "description", "type", "rule", "schedule"}
+_KEYS = {"name", "description", "label", "type", "kind", "rule", "schedule"}
 _RULE_KEYS = {"all", "any", "not", "attr", "tag", "trait", "segment", "member_of", "subscribed", "sample",
               "event", "orders"}
 
@@ -86,6 +87,8 @@ class SegmentDefinition:
     rule: Any = None
     schedule: str | None = None
     description: str = ""
+    #: A display name (any text); versioned only when set.
+    label: str = ""
     #: The file it was read from, relative to the project (``segments/x.yaml``).
     file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +99,10 @@ class SegmentDefinition:
 
     def body(self) -> dict[str, Any]:
         """What is versioned: everything that changes membership or scheduling."""
-        return {"type": self.type, "rule": self.rule, "schedule": self.schedule, "description": self.description}
+        body = {"type": self.type, "rule": self.rule, "schedule": self.schedule, "description": self.description}
+        if self.label:  # only when set: a segment without one keeps its fingerprint
+            body["label"] = self.label
+        return body
 
     def fingerprint(self) -> str:
         return fingerprint(self.body())
@@ -104,16 +110,21 @@ class SegmentDefinition:
     @classmethod
     def from_body(cls, name: str, body: dict[str, Any], file: str | None = None) -> SegmentDefinition:
         return cls(name=name, type=body["type"], rule=body.get("rule"), schedule=body.get("schedule"),
-                   description=body.get("description") or "", file=file)
+                   description=body.get("description") or "", label=body.get("label") or "", file=file)
+
+
+def check_segment_name(name: Any, where: str | None = None) -> str:
+    """The NFC form of *name* when it is a valid segment name, else :class:`DefinitionError` (``bad_name``)."""
+    from segflow.names import check_name
+
+    return check_name("segment", name, where, rule=_NAME_RULE, first="letter_digit_or_underscore", marks="_-.")
 
 
 def parse_segment(data: Any, name: str, *, file: str | None = None) -> SegmentDefinition:
     """Validate one segment file's data; raises :class:`DefinitionError` naming the file and key."""
     where = file or name
-    if not NAME_PATTERN.match(name):
-        raise DefinitionError(f"{where}: {name!r} is not a valid segment name (letters, digits, _ - . /)",
-                              code="bad_name", path=where)
-    if isinstance(data, dict) and not (set(data) & {"rule", "type"}) and set(data) & _RULE_KEYS:
+    name = check_segment_name(name, where)
+    if isinstance(data, dict) and not (set(data) & {"rule", "type", "kind"}) and set(data) & _RULE_KEYS:
         data = {"rule": data}  # a bare rule file
     if not isinstance(data, dict):
         raise DefinitionError(f"{where}: expected a mapping with rule: (or type: static)", code="bad_segment",
@@ -122,10 +133,13 @@ def parse_segment(data: Any, name: str, *, file: str | None = None) -> SegmentDe
     if unknown:
         raise DefinitionError(f"{where}: {unknown[0]}: unknown key (allowed: {', '.join(sorted(_KEYS))})",
                               code="unknown_key", path=f"{where}:{unknown[0]}")
-    if data.get("name") not in (None, name):
+    if data.get("name") is not None and (not isinstance(data["name"], str) or nfc(data["name"]) != name):
         raise DefinitionError(f"{where}: name: {data['name']!r} does not match the file name {name!r}",
                               code="name_mismatch", path=f"{where}:name")
-    kind = data.get("type") or ("dynamic" if "rule" in data else None)
+    if data.get("type") is not None and data.get("kind") is not None and data["type"] != data["kind"]:
+        raise DefinitionError(f"{where}: type: {data['type']!r} and kind: {data['kind']!r} disagree (they are one "
+                              "key: give one of them)", code="conflicting_type", path=f"{where}:kind")
+    kind = data.get("type") or data.get("kind") or ("dynamic" if "rule" in data else None)
     if kind not in ("dynamic", "static"):
         raise DefinitionError(f"{where}: type: expected dynamic or static, got {kind!r}"
                               if kind else f"{where}: a dynamic segment needs rule: (or write type: static)",
@@ -147,23 +161,46 @@ def parse_segment(data: Any, name: str, *, file: str | None = None) -> SegmentDe
     if not isinstance(description, str):
         raise DefinitionError(f"{where}: description: expected text", code="bad_description",
                               path=f"{where}:description")
-    return SegmentDefinition(name=name, type=kind, rule=rule, schedule=schedule, description=description, file=file)
+    label = data.get("label") or ""
+    if not isinstance(label, str):
+        raise DefinitionError(f"{where}: label: expected text", code="bad_label", path=f"{where}:label")
+    return SegmentDefinition(name=name, type=kind, rule=rule, schedule=schedule, description=description,
+                             label=label, file=file)
 
 
-def load_segment_definitions(root: Path) -> dict[str, SegmentDefinition]:
-    """Every ``segments/*.yaml`` (and ``*.yml``, ``*.json``) of the project at *root*, by name."""
+def load_segment_definitions(root: Path, *, errors: list[DefinitionError] | None = None
+                             ) -> dict[str, SegmentDefinition]:
+    """Every ``segments/*.yaml`` (and ``*.yml``, ``*.json``) of the project at *root*, by name.
+
+    Every file is read: a file with a problem does not hide the others. Without *errors*,
+    the one error is raised (several: one :class:`DefinitionsError` listing each); with it,
+    each file's error is appended to it and the segments that loaded are returned.
+    """
+    from segflow.errors import DefinitionsError
     from segflow.yamlfile import load_yaml_file
 
     folder = root / "segments"
     out: dict[str, SegmentDefinition] = {}
+    found: list[DefinitionError] = []
     paths = sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml", ".json")) if folder.is_dir() else []
     for path in paths:
         rel = f"segments/{path.name}"
-        data = load_yaml_file(path, shown=rel, error=DefinitionError, code="bad_yaml")
-        if path.stem in out:
-            raise DefinitionError(f"{rel}: segment {path.stem!r} is also defined in {out[path.stem].file}",
-                                  code="duplicate_segment", path=rel)
-        out[path.stem] = parse_segment(data, path.stem, file=rel)
+        try:
+            data = load_yaml_file(path, shown=rel, error=DefinitionError, code="bad_yaml")
+            stem = nfc(path.stem)  # a file name typed (or stored, as macOS does) in another normal form
+            if stem in out:
+                raise DefinitionError(f"{rel}: segment {stem!r} is also defined in {out[stem].file}",
+                                      code="duplicate_segment", path=rel)
+            segment = parse_segment(data, stem, file=rel)
+            out[segment.name] = segment
+        except DefinitionError as exc:
+            found.append(exc)
+    if errors is not None:
+        errors.extend(found)
+    elif len(found) == 1:
+        raise found[0]
+    elif found:
+        raise DefinitionsError([e.message for e in found], code=found[0].code, path=found[0].path)
     return out
 
 

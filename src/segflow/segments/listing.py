@@ -26,6 +26,8 @@ class SegmentInfo:
     #: Event names its rule reads that no loaded event has: until one arrives, those parts
     #: of the rule match no one (a misspelt name keeps a scheduled segment empty).
     unknown_events: list[str] = field(default_factory=list)
+    #: The display name (``label:``); '' when the file gives none.
+    label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,7 +59,7 @@ def list_segments(ctx: ProjectContext) -> list[SegmentInfo]:
     return [SegmentInfo(name=n, type=seg.type, version=v, schedule=seg.schedule, next_run=nexts.get(n),
                         members=counts.get(n, 0), last_status=last[n].status if n in last else None,
                         last_as_of=last[n].as_of if n in last else None, description=seg.description,
-                        unknown_events=[e for e in event_names(seg.rule) if e not in seen])
+                        unknown_events=[e for e in event_names(seg.rule) if e not in seen], label=seg.label)
             for n, (v, seg) in applied.items()]
 
 

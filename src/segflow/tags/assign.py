@@ -206,7 +206,7 @@ def assign_tags(
     :class:`QueryError`, as does a read-only workspace; an unreadable id file raises
     :class:`LoadError`.
     """
-    check_tag_name(tag, path="tag")
+    tag = check_tag_name(tag, path="tag")
     _check_source(source)
     if ws.read_only:
         raise QueryError("cannot assign tags: the workspace is open read-only", code="read_only")
@@ -350,7 +350,7 @@ def remove_tags(
     Only assignments from *source* are removed (default ``manual``; None = every
     source — a rule-computed assignment comes back at the tag's next refresh).
     """
-    check_tag_name(tag, path="tag")
+    tag = check_tag_name(tag, path="tag")
     if source is not None:
         _check_source(source)
     if ws.read_only:

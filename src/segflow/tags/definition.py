@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,25 +56,22 @@ TAGS_DIR = "tags"
 SOURCES = ("manual", "rule", "sql", "python", "model", "journey")
 COMPUTED_SOURCES = ("rule", "sql", "python")
 
-#: ``group/tag``: segments of lower-case letters, digits, ``_`` and ``-`` (a leading
-#: letter or digit), separated by ``/``; at most 200 characters.
-_SEGMENT = r"[a-z0-9][a-z0-9_\-]*"
-_NAME = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*$")
-_KEYS = ("name", "description", "label", "kind", "rule", "value", "cases", "sql", "python", "schedule", "expires",
+#: ``group/tag`` (:mod:`segflow.names`): parts of letters of any script (no upper-case
+#: ones), digits, ``_`` and ``-`` (a leading letter or digit), separated by ``/``; at most
+#: 200 characters; NFC.
+_NAME_RULE = ("lower-case segments of letters, digits, _ and -, separated by /, "
+              "e.g. lifecycle/churn_risk or 生命周期/沉睡用户")
+_KEYS = ("name", "description", "label", "kind", "type", "rule", "value", "cases", "sql", "python", "schedule", "expires",
          "values")
 _KINDS = ("static", "dynamic")
 
 
 def check_tag_name(name: Any, *, path: str | None = None) -> str:
-    """*name* if it is a valid tag name, else :class:`DefinitionError` (code ``bad_tag_name``)."""
-    if not isinstance(name, str) or len(name) > 200 or not _NAME.match(name):
-        raise DefinitionError(
-            f"{name!r} is not a tag name (lower-case segments of letters, digits, _ and -, separated by /, "
-            "e.g. lifecycle/churn_risk)",
-            code="bad_tag_name",
-            path=path or str(name),
-        )
-    return name
+    """The NFC form of *name* if it is a valid tag name, else :class:`DefinitionError` (code ``bad_tag_name``)."""
+    from segflow.names import check_name
+
+    return check_name("tag", name, rule=_NAME_RULE, code="bad_tag_name", path=path, groups=True, lower=True,
+                      first="letter_or_digit", marks="_-")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -182,11 +179,14 @@ class _TagParser:
                 self.fail(str(key), "unknown_key", f"unknown key {key!r} (keys: {', '.join(_KEYS)})")
         name = data.get("name", default_name)
         try:
-            check_tag_name(name)
+            name = check_tag_name(name)
         except DefinitionError as exc:
             self.fail("name", exc.code, exc.message + ("" if "name" in data else "; rename the file or give name:"))
             return None
-        kind = data.get("kind", "dynamic")
+        if data.get("kind") is not None and data.get("type") is not None and data["kind"] != data["type"]:
+            self.fail("type", "conflicting_kind", f"kind: {data['kind']!r} and type: {data['type']!r} disagree "
+                      "(they are one key: give one of them)")
+        kind = data.get("kind", data.get("type", "dynamic"))
         if kind not in _KINDS:
             self.fail("kind", "bad_value", f"kind is static or dynamic, not {kind!r}")
         methods = [k for k in ("rule", "cases", "sql", "python") if data.get(k) is not None]
@@ -299,16 +299,17 @@ def _error(problems: list[tuple[str, Problem]], context: tuple[str, ...] = ()) -
 
 def _default_name(path: Path, folder: Path) -> str:
     rel = path.relative_to(folder).with_suffix("")
-    return "/".join(rel.parts)
+    return unicodedata.normalize("NFC", "/".join(rel.parts))
 
 
-def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
+def load_tag_definitions(root: Path, *, errors: list[DefinitionError] | None = None) -> dict[str, TagDefinition]:
     """Every tag defined under ``root/tags/`` (``*.yaml``/``*.yml``, folders included), by name.
 
     Raises :class:`DefinitionError` listing every problem of every file (YAML errors, unknown
     keys, bad names, rule shape errors, unsafe SQL, two files defining one tag, tags
     referring to each other in a cycle). Names used by rules are not checked against
-    the warehouse here; :func:`segflow.tags.refresh_tags` does that before running.
+    the warehouse here; :func:`segflow.tags.refresh_tags` does that before running. With
+    *errors*, that error is appended to it instead and the tags that loaded are returned.
     """
     from segflow.yamlfile import YamlSyntax, read_yaml
 
@@ -343,7 +344,9 @@ def load_tag_definitions(root: Path) -> dict[str, TagDefinition]:
             start = found[cycle[0]]
             problems.append((start.file, Problem("tag_cycle", "rule", "tags refer to each other in a cycle: "
                                                  + " → ".join(cycle))))
-    if problems:
+    if problems and errors is not None:
+        errors.append(_error(problems, context))
+    elif problems:
         raise _error(problems, context)
     return found
 

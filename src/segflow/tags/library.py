@@ -84,7 +84,7 @@ def tag_summary(ws: ProjectContext, tag: str, *, at: datetime | None = None, top
     """One tag in detail: its definition, active members, members per source, the *top*
     values with their counts, expired assignments still stored, first and latest
     assignment times, and its last refreshes."""
-    check_tag_name(tag, path="tag")
+    tag = check_tag_name(tag, path="tag")
     when = at_or_now(at, ws.clock)
     definitions = load_tag_definitions(ws.root)
     d = definitions.get(tag)
@@ -144,10 +144,10 @@ def tag_members(ws: ProjectContext, tag: str, *, value: str | None = None, sourc
     when = at_or_now(at, ws.clock)
     params: list[Any]
     if tag.endswith("/*"):
-        check_tag_name(tag[:-2], path="tag")
+        tag = check_tag_name(tag[:-2], path="tag") + "/*"
         match, params = "starts_with(tag, ?)", [tag[:-1]]
     else:
-        check_tag_name(tag, path="tag")
+        tag = check_tag_name(tag, path="tag")
         match, params = "tag = ?", [tag]
     where = [match, _ACTIVE]
     params += [when, when]

@@ -120,7 +120,9 @@ def check_tag_definitions(
         from segflow.traits import load_trait_definitions, trait_columns
 
         orders, items = trait_columns(ctx)
-        for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items):
+        # a trait file that does not parse is reported by whoever reads traits/ (plan does),
+        # not here: it must not hide the problems of the tag rules
+        for t in load_trait_definitions(ctx.root, order_columns=orders, item_columns=items, errors=[]):
             rules.traits.setdefault(t.name, t.type)
         from segflow.models.registry import output_types
 

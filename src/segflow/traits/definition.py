@@ -20,7 +20,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -48,9 +47,10 @@ __all__ = [
 #: The project folder holding trait definitions.
 TRAITS_DIR = "traits"
 
-#: A trait name is a column of the ``traits`` table: lower case (DuckDB column names are
-#: case-insensitive, so ``Foo`` and ``foo`` would collide), at most 63 characters.
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: A trait name is a column of the ``traits`` table (:mod:`segflow.names`): letters of any
+#: script but no upper-case ones (DuckDB column names are case-insensitive, so ``Foo`` and
+#: ``foo`` would collide), digits and ``_``, starting with a letter, at most 63 characters; NFC.
+_NAME_SETTINGS: dict[str, Any] = {"first": "letter", "marks": "_", "lower": True, "max_len": 63}
 _RESERVED = ("profile_id",)
 
 
@@ -354,12 +354,14 @@ def _parse(data: Any, stem: str, order_columns: dict[str, T] | None,
     builtin_orders, builtin_items = builtin_order_columns()
     parser = _TraitParser(order_columns if order_columns is not None else builtin_orders,
                           item_columns if item_columns is not None else builtin_items)
-    name = stem
+    from segflow.names import nfc, problem
+
+    name = stem = nfc(stem)
     if isinstance(data, dict) and "name" in data:
-        name = data["name"]
-        if not isinstance(name, str) or not _NAME.match(name) or name in _RESERVED:
+        name = nfc(data["name"]) if isinstance(data["name"], str) else data["name"]
+        if problem(name, **_NAME_SETTINGS) is not None or name in _RESERVED:
             parser.fail("name", "bad_name", _bad_name(name))
-    elif not _NAME.match(stem) or stem in _RESERVED:
+    elif problem(stem, **_NAME_SETTINGS) is not None or stem in _RESERVED:
         parser.fail("", "bad_name", _bad_name(stem) + "; rename the file or give name:")
     trait = parser.trait(data, name if isinstance(name, str) else stem)
     return parser.problems, (None if parser.problems else trait)
@@ -389,6 +391,7 @@ def load_trait_definitions(
     *,
     order_columns: dict[str, T] | None = None,
     item_columns: dict[str, T] | None = None,
+    errors: list[DefinitionError] | None = None,
 ) -> list[TraitDefinition]:
     """Every trait defined in ``<root>/traits/*.yaml`` (and ``.yml``), sorted by name.
 
@@ -396,7 +399,8 @@ def load_trait_definitions(
     every file, one line each (``traits/open_rate.yaml: within: '7days' is not a
     duration ...``); its ``code`` and ``path`` are those of the first problem. Order and
     item columns default to the built-in ones; :func:`segflow.traits.refresh_traits`
-    passes the workspace's (with the inferred and declared attributes).
+    passes the workspace's (with the inferred and declared attributes). With *errors*, that
+    error is appended to it instead and the traits that loaded are returned.
     """
     from segflow.yamlfile import YamlSyntax, read_yaml
 
@@ -426,6 +430,8 @@ def load_trait_definitions(
             continue
         seen[trait.name] = shown
         traits.append(replace(trait, file=shown))
-    if problems:
+    if problems and errors is not None:
+        errors.append(_error(problems, context))
+    elif problems:
         raise _error(problems, context)
     return sorted(traits, key=lambda t: t.name)
