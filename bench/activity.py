@@ -25,7 +25,6 @@ and the ``activity`` section of ``docs/benchmarks.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,10 +36,11 @@ from bench.common import (
     machine_info,
     machine_line,
     markdown_table,
+    save_results,
+    side_row,
     source_digest,
     timed_side,
     wait_until_idle,
-    write_section,
 )
 
 if TYPE_CHECKING:
@@ -248,22 +248,16 @@ def run_activity_suite(opts: ActivityOptions, report: Reporter) -> dict[str, Any
     finally:
         ws.close()
         shutil.rmtree(root, ignore_errors=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"activity-{opts.profiles}-{opts.seed}.json").write_text(json.dumps(data, indent=1) + "\n")
-    if opts.docs:
-        saved = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("activity-*.json"))]
-        write_section("activity", render_section(sorted(saved, key=lambda d: d["options"]["profiles"])))
+    save_results("activity", data, profiles=opts.profiles, seed=opts.seed, docs=opts.docs, render=render_section,
+                 results=RESULTS_DIR)
     return data
 
 
 def result_rows(data: dict[str, Any]) -> list[list[str]]:
     s = data["sides"]
-    ours = s["segflow"]["seconds"]
 
     def row(label: str, side: str, note: str = "") -> list[str]:
-        v = s[side]
-        ratio = "1.0×" if side == "segflow" else f"{v['seconds'] / ours:.1f}× segflow"
-        return [label, f"{v['seconds']:.3f}", f"{v['cpu_seconds']:.2f}", ratio, note]
+        return side_row(s, side, label, note)
 
     same = data["checks"]["pandas gives the same scores and levels"]
     return [

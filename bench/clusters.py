@@ -35,7 +35,6 @@ of ``docs/benchmarks.md``. Target (issue 14): clusters on 1M rows × 8 features 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,10 +46,11 @@ from bench.common import (
     machine_info,
     machine_line,
     markdown_table,
+    save_results,
+    side_row,
     source_digest,
     timed_side,
     wait_until_idle,
-    write_section,
 )
 
 __all__ = ["HEADERS", "ClustersOptions", "pandas_features", "render_section", "result_rows", "run_clusters_suite",
@@ -249,11 +249,8 @@ def run_clusters_suite(opts: ClustersOptions, report: Reporter) -> dict[str, Any
         "sides": sides,
         "checks": checks,
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"clusters-{opts.profiles}-{opts.seed}.json").write_text(json.dumps(data, indent=1) + "\n")
-    if opts.docs:
-        saved = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("clusters-*.json"))]
-        write_section("clusters", render_section(sorted(saved, key=lambda d: d["options"]["profiles"])))
+    save_results("clusters", data, profiles=opts.profiles, seed=opts.seed, docs=opts.docs, render=render_section,
+                 results=RESULTS_DIR)
     return data
 
 
@@ -262,9 +259,7 @@ def result_rows(data: dict[str, Any]) -> list[list[str]]:
     p = data["project"]
 
     def row(label: str, side: str, base: str, note: str = "") -> list[str]:
-        v = s[side]
-        ratio = "1.0×" if side == base else f"{v['seconds'] / s[base]['seconds']:.1f}× segflow"
-        return [label, f"{v['seconds']:.3f}", f"{v['cpu_seconds']:.2f}", ratio, note]
+        return side_row(s, side, label, note, base=base)
 
     def sil(comparison: dict[str, Any]) -> str:
         return ", ".join(f"{a} {v['silhouette']:.3f}" for a, v in comparison.items() if isinstance(v, dict))

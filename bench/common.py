@@ -311,3 +311,24 @@ def timed_side(fn: Callable[[], Any], repeat: int, idle: Callable[[], None] | No
         other.append(meter.other_cores)
     return result, {"seconds": statistics.median(walls), "cpu_seconds": statistics.median(cpus),
                     "other_cores": round(max(other), 2), "runs": [round(w, 4) for w in walls]}
+
+
+def save_results(suite: str, data: dict[str, Any], *, profiles: int, seed: int, docs: bool,
+                 render: Callable[[list[dict[str, Any]]], str], results: Path | None = None) -> None:
+    """Write *data* to ``bench/results/<suite>-<profiles>-<seed>.json`` and, with *docs*, the
+    suite's section of docs/benchmarks.md rendered from every saved run, smallest first."""
+    import json
+
+    folder = results or REPO / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{suite}-{profiles}-{seed}.json").write_text(json.dumps(data, indent=1) + "\n")
+    if docs:
+        saved = [json.loads(p.read_text()) for p in sorted(folder.glob(f"{suite}-*.json"))]
+        write_section(suite, render(sorted(saved, key=lambda d: d["options"]["profiles"])))
+
+
+def side_row(sides: dict[str, Any], side: str, label: str, note: str = "", base: str = "segflow") -> list[str]:
+    """One row of a suite's table: seconds, CPU seconds, and the ratio to the *base* side."""
+    v = sides[side]
+    ratio = "1.0×" if side == base else f"{v['seconds'] / sides[base]['seconds']:.1f}× segflow"
+    return [label, f"{v['seconds']:.3f}", f"{v['cpu_seconds']:.2f}", ratio, note]

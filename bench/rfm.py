@@ -28,7 +28,6 @@ Figures go to ``bench/results/rfm-<profiles>-<seed>.json`` and the ``rfm`` secti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,10 +39,11 @@ from bench.common import (
     machine_info,
     machine_line,
     markdown_table,
+    save_results,
+    side_row,
     source_digest,
     timed_side,
     wait_until_idle,
-    write_section,
 )
 
 __all__ = ["HEADERS", "RfmOptions", "pandas_rfm", "render_section", "result_rows", "run_rfm_suite"]
@@ -176,22 +176,16 @@ def run_rfm_suite(opts: RfmOptions, report: Reporter) -> dict[str, Any]:
     finally:
         ws.close()
         shutil.rmtree(root, ignore_errors=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"rfm-{opts.profiles}-{opts.seed}.json").write_text(json.dumps(data, indent=1) + "\n")
-    if opts.docs:
-        saved = [json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("rfm-*.json"))]
-        write_section("rfm", render_section(sorted(saved, key=lambda d: d["options"]["profiles"])))
+    save_results("rfm", data, profiles=opts.profiles, seed=opts.seed, docs=opts.docs, render=render_section,
+                 results=RESULTS_DIR)
     return data
 
 
 def result_rows(data: dict[str, Any]) -> list[list[str]]:
     s = data["sides"]
-    ours = s["segflow"]["seconds"]
 
     def row(label: str, side: str, note: str = "") -> list[str]:
-        v = s[side]
-        ratio = "1.0×" if side == "segflow" else f"{v['seconds'] / ours:.1f}× segflow"
-        return [label, f"{v['seconds']:.3f}", f"{v['cpu_seconds']:.2f}", ratio, note]
+        return side_row(s, side, label, note)
 
     return [
         row("floor: the model's query into a temp table", "floor", "nothing written"),

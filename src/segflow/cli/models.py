@@ -82,11 +82,7 @@ def rfm(
     with _open(project) as ws:
         settings, file = load_rfm_config(config, root=ws.root, overrides={"mode": mode.value if mode else None})
         result = run_rfm(ws, as_of=when, config=settings, file=file)
-    if chart is not None:
-        from segflow.charts import save_chart
-        from segflow.models.charts import rfm_chart
-
-        save_chart(rfm_chart(result), chart)
+    _draw("rfm", result, chart)
     if fmt is Format.json:
         _json(result.to_dict())
         return
@@ -133,11 +129,7 @@ def clv(
     with _open(project) as ws:
         settings, file = load_clv_config(config, root=ws.root, overrides=overrides)
         result = run_clv(ws, as_of=when, settings=settings, file=file)
-    if chart is not None:
-        from segflow.charts import save_chart
-        from segflow.models.charts import clv_chart
-
-        save_chart(clv_chart(result), chart)
+    _draw("clv", result, chart)
     summary = result.to_dict()
     if fmt is Format.json:
         _json(summary)
@@ -165,6 +157,15 @@ def clv(
     sys.stdout.flush()
 
 
+def _draw(model: str, result: Any, chart: Path | None) -> None:
+    """Draw *model*'s picture of *result* to *chart* (its path was checked before the run)."""
+    if chart is not None:
+        from segflow.charts import save_chart
+        from segflow.models.charts import CHARTS
+
+        save_chart(CHARTS[model](result), chart)
+
+
 def _params(values: dict[str, Any], names: tuple[str, ...]) -> str:
     return ", ".join(f"{n} {values[n]:.4g}" for n in names)
 
@@ -190,11 +191,7 @@ def activity(
     with _open(project) as ws:
         settings, file = load_activity_config(config, root=ws.root)
         result = run_activity(ws, as_of=when, config=settings, file=file)
-    if chart is not None:
-        from segflow.charts import save_chart
-        from segflow.models.charts import activity_chart
-
-        save_chart(activity_chart(result), chart)
+    _draw("activity", result, chart)
     if fmt is Format.json:
         _json(result.to_dict())
         return
@@ -289,11 +286,7 @@ def lifecycle(
                                               progress=report)
         else:
             result = run_lifecycle(ws, as_of=when, config=settings, file=file)
-    if chart is not None:
-        from segflow.charts import save_chart
-        from segflow.models.charts import lifecycle_chart
-
-        save_chart(lifecycle_chart(result), chart)
+    _draw("lifecycle", result, chart)
     if fmt is Format.json:
         _json(result.to_dict())
         return
@@ -381,11 +374,7 @@ def clusters(
     with _open(project) as ws:
         settings, file = load_clusters_config(config, root=ws.root, overrides={"k": k})
         result = run_clusters(ws, as_of=when, config=settings, file=file)
-    if chart is not None:
-        from segflow.charts import save_chart
-        from segflow.models.charts import clusters_chart
-
-        save_chart(clusters_chart(result), chart)
+    _draw("clusters", result, chart)
     if fmt is Format.json:
         _json(result.to_dict())
         return
