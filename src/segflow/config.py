@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from segflow.errors import ProjectError
 from segflow.identity.config import IdentityOptions
@@ -25,6 +25,8 @@ __all__ = [
     "DEFINITION_DIRS",
     "ProjectConfig",
     "LoadOptions",
+    "ChannelSettings",
+    "SmtpSettings",
     "find_project",
     "init_project",
     "read_config",
@@ -48,6 +50,54 @@ class LoadOptions(BaseModel):
     rejects_dir: str = f"{STATE_DIR}/rejects"
 
 
+class SmtpSettings(BaseModel):
+    """``channels.<name>.smtp``: the SMTP server of an email channel. Host, port and user name
+    may be overridden by ``SEGFLOW_SMTP_HOST`` / ``_PORT`` / ``_USERNAME``; the password is
+    only ever read from the environment variable named by ``password_env``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    #: Default: 465 with ``ssl``, 587 with ``starttls``, else 25.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    #: Seconds to wait for the server on connect and on each reply.
+    timeout: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> SmtpSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl and starttls exclude each other (ssl: TLS from the start, starttls: upgrade)")
+        return self
+
+
+class ChannelSettings(BaseModel):
+    """``channels.<name>``: how messages of one channel leave. ``provider`` defaults to
+    ``smtp`` for ``email`` and to ``file`` for every other channel; see docs/channels.md."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    #: ``smtp`` or ``file`` (checked when the channels are opened, naming the channel).
+    provider: str | None = None
+    #: The file provider's JSON-lines file, relative to the project (default ``.segflow/outbox/<name>.jsonl``).
+    path: str | None = None
+    smtp: SmtpSettings | None = None
+    #: The email From header: ``"Shop <news@shop.example>"``.
+    sender: str | None = Field(default=None, alias="from")
+    #: The profile column a message's address comes from (default: ``email`` for email,
+    #: ``phone`` for sms, none for other channels).
+    address: str | None = None
+
+
+def _channel_name(name: str) -> str | None:
+    from segflow.names import problem
+
+    return problem(name, marks="_", first="letter", lower=True, max_len=64)
+
+
 class ProjectConfig(BaseModel):
     """The contents of ``segflow.yaml``."""
 
@@ -65,6 +115,19 @@ class ProjectConfig(BaseModel):
     load: LoadOptions = Field(default_factory=LoadOptions)
     #: Identity resolution (``segflow resolve``): merge and attach types, junk cap, normalisation.
     identity: IdentityOptions = Field(default_factory=IdentityOptions)
+    #: Message channels by name (``email``, ``sms``, ``file``, ...). None (no ``channels:``
+    #: section): every standard channel writes to ``.segflow/outbox/<name>.jsonl``, so nothing
+    #: leaves the machine until a real provider is configured.
+    channels: dict[str, ChannelSettings] | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: dict[str, ChannelSettings] | None) -> dict[str, ChannelSettings] | None:
+        for name in value or {}:
+            why = _channel_name(name)
+            if why:
+                raise ValueError(f"{name!r} is not a channel name ({why}; lower-case letters, digits and _)")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -10,7 +10,8 @@ project, generate the shop (:func:`segflow.generate.generate_shop`), load every 
 :data:`DEMO_KINDS` order, resolve identities, then write the example segments, install
 the e-commerce tag templates, apply and refresh (:mod:`segflow.segments.demo`), then run
 every model (RFM, lifetime value, activity and loyalty, lifecycle stages, clusters) and
-draw their charts into ``charts/``.
+draw their charts into ``charts/``, then install the guide's journey templates, apply
+them and simulate one over the last month of the history.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class DemoReport:
     replaced: bool = False
     #: Bytes the project takes on disk when done.
     size_bytes: int = 0
+    #: The guide's journey templates installed and applied, and one of them simulated over the
+    #: last :data:`JOURNEY_DAYS` days of the shop's history (a SimulationReport), or why it was not.
+    journeys: list[str] = field(default_factory=list)
+    simulation: Any = None
 
 
 def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 365,
@@ -128,9 +133,40 @@ def run_demo(root: Path, *, profiles: int = 20_000, seed: int = 0, days: int = 3
         tell("models", 0.0)
         _run_models(ws, report)
         tell("models", 1.0)
+        tell("journeys", 0.0)
+        _run_journey(ws, report, lambda fraction: tell("journeys", fraction))
+        tell("journeys", 1.0)
     report.seconds = time.perf_counter() - started
     report.size_bytes = folder_size(ws.root)
     return report
+
+
+#: The journey the demo simulates, and over how many of the shop's last days.
+DEMO_JOURNEY = "new_user_first_order"
+JOURNEY_DAYS = 30
+
+
+def _run_journey(ws: Any, report: DemoReport, progress: Callable[[float], None]) -> None:
+    """Install the guide's journey templates, apply them, and simulate :data:`DEMO_JOURNEY` over
+    the last :data:`JOURNEY_DAYS` days (no message is sent: a simulation has no effects)."""
+    from datetime import timedelta
+
+    from segflow.clock import at_or_now
+    from segflow.definitions.plan import apply
+    from segflow.errors import SegflowError
+    from segflow.journeys.examples import install_examples
+    from segflow.journeys.simulate import simulate
+
+    install_examples(ws.root)
+    now = at_or_now(None, ws.clock)
+    try:
+        applied = apply(ws, as_of=now)
+        report.journeys = sorted(c.name for c in applied.plan.pending if c.kind == "journey")
+        end = ws.warehouse.scalar("SELECT max(ts) FROM events") or now
+        report.simulation = simulate(ws, DEMO_JOURNEY, start=end - timedelta(days=JOURNEY_DAYS), end=end,
+                                     out=ws.root / "simulations" / f"{DEMO_JOURNEY}.jsonl", progress=progress)
+    except SegflowError as exc:
+        report.simulation = exc.message
 
 
 #: Days of lifecycle stages the demo's chart shows (read-only: the history keeps one day).

@@ -19,6 +19,8 @@ the CLI, the Python API and (later) the HTTP API, and each face adds its own hin
     ├── RuleError               a rule that cannot run (``problems``: every error, each with its path)
     ├── ModelError              a customer model that cannot be fitted (bad or too little data, no convergence)
     ├── ClockError              a pinned time later than the wall clock where work would really be done as of it
+    ├── ChannelError            a message channel configured so that it cannot be opened (segflow.yaml)
+    ├── TemplateError           a message template that cannot be rendered (a refused attribute, a failing filter)
     └── DefinitionError         a segment, tag or trait definition that cannot be used (a bad file,
         │                       an unusable rule, SQL or function), or one that does not exist
         └── DefinitionsError    several definitions with problems (``problems``: each one)
@@ -48,6 +50,8 @@ __all__ = [
     "DefinitionsError",
     "ModelError",
     "ClockError",
+    "ChannelError",
+    "TemplateError",
 ]
 
 
@@ -118,6 +122,21 @@ class ClockError(SegflowError):
     worker completing real schedules (and moving their next run) as of a time that has not come."""
 
     code = "future_clock"
+
+
+class ChannelError(SegflowError):
+    """A channel of ``segflow.yaml`` that cannot be opened: an unknown provider, SMTP settings
+    missing, a password variable that is not set. Per-message problems are never raised: a
+    channel returns them as a :class:`~segflow.channels.Delivery`."""
+
+    code = "channel_config"
+
+
+class TemplateError(SegflowError):
+    """A message template that cannot be rendered for a profile: an attribute the sandbox
+    refuses (``''.__class__``), a filter that fails. Syntax errors are found when loading."""
+
+    code = "template_error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,14 +92,16 @@ class Workspace:
         file_format: str | None = None,
         rejects: str | Path | None = None,
         progress: Progress | None = None,
+        new_attributes: bool = False,
     ) -> list[LoadSummary]:
         """Load each file into *kind* (each file atomically); see :func:`segflow.ingest.load_file`.
 
-        *rejects* is the rejects file for one file, or a folder for several.
+        *rejects* is the rejects file for one file, or a folder for several. A new column close to
+        a known attribute (a probable typo) is refused unless *new_attributes*.
         """
         from segflow.ingest.files import load_files
 
-        return load_files(self, kind, files, file_format=file_format, rejects=rejects,
+        return load_files(self, kind, files, file_format=file_format, rejects=rejects, new_attributes=new_attributes,
                           progress=None if progress is None else (lambda _file, stage, fraction: progress(stage, fraction))).files
 
     def sql(self, query: str) -> pa.Table:

@@ -47,6 +47,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _project_first(
+    project: Annotated[Path | None, typer.Option(
+        "--project", "-p", help="Project folder for the command (default: $SEGFLOW_PROJECT, else the current folder); "
+                                "also accepted after the command.")] = None,
+) -> None:
+    """Customer segmentation and marketing automation: load, resolve, segment, act, measure."""
+    if project is not None:  # ``segflow --project DIR CMD``: as if $SEGFLOW_PROJECT were DIR (a later --project wins)
+        os.environ["SEGFLOW_PROJECT"] = str(project.expanduser().resolve())
+
+
 schema_app = typer.Typer(help="The schema registry: attribute types per kind.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 segment_app = typer.Typer(help="Segments: preview, refresh, members, history, overlap, export, add/remove.",
@@ -86,6 +99,9 @@ def load(
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="Summary as a table or one JSON object.")] = SummaryFormat.table,
     file_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the file name).")] = None,
     rejects: Annotated[Path | None, typer.Option(help="Rejects file (one FILE) or folder (several).")] = None,
+    new_attributes: Annotated[bool, typer.Option("--new-attributes", help="Add every new column as an attribute, "
+                                                 "even one whose name is close to a known one (refused otherwise "
+                                                 "as a probable typo).")] = False,
 ) -> None:
     """Load files into the warehouse: typed, cleaned, deduplicated, each file atomically."""
     from segflow.ingest import load_files
@@ -99,7 +115,8 @@ def load(
             if fraction is not None:
                 bar.update(tasks[file, stage], completed=fraction)
 
-        loaded = load_files(ws, kind, files, file_format=file_format, rejects=rejects, progress=report)
+        loaded = load_files(ws, kind, files, file_format=file_format, rejects=rejects, progress=report,
+                            new_attributes=new_attributes)
     summaries = loaded.files
     if fmt is SummaryFormat.json:
         sys.stdout.write(to_json(loaded.to_dict()) + "\n")
@@ -233,6 +250,19 @@ def demo(
             out.print(f"Model {name} (`segflow model {name}`): {result.summaries.get(name, '')}", highlight=False)
     for chart in result.charts:
         out.print(f"Chart: {chart}")
+    if result.journeys:
+        out.print(f"Installed and applied the guide's journeys: {', '.join(result.journeys)} "
+                  "(`segflow journey list`)", highlight=False)
+    sim = result.simulation
+    if isinstance(sim, str):
+        out.print(f"Journey simulation not run: {sim}", highlight=False)
+    elif sim is not None:
+        from segflow.cli.journeys import stats_table
+
+        stats_table(sim.stats, f"journey {sim.journey} simulated from {sim.start:%Y-%m-%d} to {sim.end:%Y-%m-%d} "
+                               f"(no message sent): {len(sim.messages):,} message(s) would go out")
+        out.print(f"Would-be messages: {sim.out}  (`segflow journey simulate {sim.journey} --from ... --to ...`)",
+                  highlight=False)
     kept = ("replaced by the next plain `segflow demo`" if directory is None else "kept")
     if result.replaced:
         out.print(f"(The earlier demo project in {result.root} was replaced.)", highlight=False)
@@ -305,6 +335,32 @@ def schema_add(
     with _open(project) as ws:
         attr = declare(ws, kind, name, type_, label)
     out.print(f"Declared {attr.kind}.{attr.name} as {attr.type.value}")
+
+
+@schema_app.command("drop")
+def schema_drop(
+    kind: Annotated[str, typer.Argument(help="The kind (profiles, accounts, ...), or KIND.NAME.")],
+    name: Annotated[str | None, typer.Argument(help="The attribute.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Remove a declared or inferred attribute: its registry entry, schema.yaml entry, column and data."""
+    from segflow.schema.drop import check_drop, drop_attribute
+
+    if name is None:
+        kind, _, name = kind.partition(".")
+        if not name:
+            raise typer.BadParameter("give KIND NAME or KIND.NAME", param_hint="NAME")
+    with _open(project) as ws:
+        plan = check_drop(ws, kind, name)
+        where = " and its schema.yaml entry" if plan.declared else ""
+        question = (f"Drop {plan.kind}.{plan.name} ({plan.type}, {plan.origin}): its column with "
+                    f"{plan.values:,} stored value(s){where}? This cannot be undone")
+        if not yes and not typer.confirm(question, default=False, err=True):
+            err.print("Nothing dropped.")
+            raise typer.Exit(1)
+        done = drop_attribute(ws, kind, name)
+    out.print(f"Dropped {done.kind}.{done.name} ({done.values:,} values)")
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -448,6 +504,12 @@ app.add_typer(tags_app, name="tags")
 from segflow.cli.models import model_app  # noqa: E402
 
 app.add_typer(model_app, name="model")
+
+# -- journeys (segflow.cli.journeys) ----------------------------------------------------------
+from segflow.cli.journeys import journey_app, journeys_app  # noqa: E402
+
+app.add_typer(journey_app, name="journey")
+app.add_typer(journeys_app, name="journeys")
 
 # -- identity resolution and the global file (segflow.cli.identity) -------------------------
 from segflow.cli.identity import register as _register_identity  # noqa: E402

@@ -31,6 +31,11 @@ def _plan_table(plan: Any, title: str) -> None:
         table.add_row(c.kind, c.name, f"[{colours[c.action]}]{c.action}[/{colours[c.action]}]", c.file or "-",
                       c.schedule or "-", num(c.members_before), num(c.members_after), delta)
     out.print(table)
+    for c in plan.changes:  # a changed journey: what happens to its runs in progress
+        if c.kind == "journey" and (c.runs_moved or c.runs_ended):
+            out.print(f"journey {c.name}: {c.runs_moved or 0:,} run(s) in progress continue on the new version, "
+                      f"{c.runs_ended or 0:,} end ({'journey_removed' if c.action == 'removed' else 'node_removed'})",
+                      highlight=False)
 
 
 def _definitions_errors(exc: SegflowError) -> None:
@@ -128,7 +133,7 @@ def worker(
     project: ProjectOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds between looks for due work.")] = 30.0,
-    lease: Annotated[int, typer.Option(help="Lease in seconds: a refresh not finished by then may run again.")] = 900,
+    lease: Annotated[int, typer.Option(help="Lease in seconds: work not finished by then (a refresh, a batch of journey steps or messages) may be taken again by another worker.")] = 900,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in run rows (default host:pid).")] = None,
     now: Annotated[str | None, typer.Option(help="Run as of this ISO time instead of the clock. Not a dry run: the "
                                                  "due schedules really run and their next run moves on from it.")]
@@ -137,7 +142,8 @@ def worker(
                                                                        "(the real runs until then are skipped).")]
     = False,
 ) -> None:
-    """Run due scheduled refreshes (segments and tags); several workers share the work exactly once."""
+    """Run due scheduled refreshes, journeys and message deliveries; several workers share the work
+    exactly once."""
     from datetime import timedelta
 
     from segflow.scheduler.worker import run_worker
@@ -151,6 +157,16 @@ def worker(
                   is not None else (r.error or ""))
         out.print(f"{r.status:>7} {r.kind} {r.name} as of {fmt_time(r.as_of)}  {detail}", highlight=False)
 
+    def show_tick(tick: str, report: Any) -> None:
+        if isinstance(report, str):
+            out.print(f" failed {tick}: {report}", highlight=False)
+            return
+        out.print(f"{'ok':>7} {tick} as of {fmt_time(report.now)}  {report.entered:,} entered, {report.steps:,} "
+                  f"steps, {report.sent:,} sent, {report.failed:,} failed, {report.skipped:,} skipped"
+                  + (f", {report.retried:,} to retry" if report.retried else ""), highlight=False)
+        for line in report.errors:
+            err.print(f"[yellow]{line}[/yellow]")
+
     import signal
 
     def stop(signum: int, frame: Any) -> None:  # SIGTERM (systemd, docker stop) stops like Ctrl-C
@@ -161,7 +177,7 @@ def worker(
         try:
             summary = run_worker(ws, once=once, poll=poll, lease=timedelta(seconds=lease), worker=name,
                                  clock=(lambda: fixed) if fixed else None, on_result=show,
-                                 allow_future=allow_future)
+                                 allow_future=allow_future, on_tick=show_tick)
         except KeyboardInterrupt:
             err.print("Worker stopped; a refresh it was running was rolled back and is left due for the next worker.")
             return

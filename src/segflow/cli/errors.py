@@ -18,6 +18,10 @@ __all__ = ["HINTS", "hint_for", "problem_lines", "report", "report_json"]
 HINTS: dict[str, str] = {
     "no_project": "run `segflow init DIR`, or pass --project DIR (or set $SEGFLOW_PROJECT)",
     "LoadError.bad_format": "name the format with --file-format csv|jsonl|parquet",
+    "LoadError.possible_typo": "fix the header, or load again with --new-attributes to add the column(s) as they are "
+                               "(or declare each first: `segflow schema add KIND NAME TYPE`)",
+    "SchemaError.attribute_in_use": "after editing the files run `segflow apply`, so the applied versions stop "
+                                    "reading it",
     "no_profile": "give a profile id, or --by TYPE VALUE",
     # QueryError only: a rule's, a trait's or an id file's unknown column is not about --columns.
     "QueryError.unknown_column": "--columns takes columns of profiles (see them with `segflow schema show profiles`)",

@@ -34,7 +34,7 @@ __all__ = ["PROVIDERS", "DefinitionKind", "get_kind", "kinds", "register_kind"]
 
 #: The modules that register the built-in kinds (and their job kinds), imported on first use.
 PROVIDERS: tuple[str, ...] = ("segflow.segments.refresh", "segflow.tags.refresh", "segflow.traits.refresh",
-                              "segflow.models.refresh")
+                              "segflow.models.refresh", "segflow.journeys.kind")
 
 #: ``{name: definition}`` → that kind's graph nodes.
 NodesFn = Callable[[Mapping[str, Any]], Iterable["GraphNode"]]

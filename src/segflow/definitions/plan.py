@@ -4,6 +4,9 @@
     >>> [(c.kind, c.name, c.action, c.members_before, c.members_after) for c in p.pending]   # doctest: +SKIP
     >>> result = apply(ctx)                    # doctest: +SKIP
 
+For a changed or removed journey the plan says how many of its runs in progress the change
+moves to the new version and how many it ends (``runs_moved``, ``runs_ended``).
+
 The plan compares every file with the latest applied version (by fingerprint) and
 says, per definition, ``new``, ``changed``, ``removed`` or ``unchanged``; for segments
 and rule tags it shows the member count now and the count the new rule would give
@@ -11,7 +14,8 @@ and rule tags it shows the member count now and the count the new rule would giv
 refused with its file and rule path before anything is written.
 
 Apply, in order: checks (as plan); records a new version of each new, changed or
-removed definition and brings the schedules in line, in one state-store transaction;
+removed definition, brings the schedules and the journeys' states in line (a new journey
+starts, a changed one moves its waiting runs to the new version), in one state-store transaction;
 empties removed segments (each member gets an ``exited`` event); recomputes changed
 traits; runs new and changed models (``models/*.yaml``); then refreshes the new and changed dynamic segments and rule tags and
 everything that reads them (or a changed trait or model), in dependency order, through the
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ApplyResult", "Change", "Plan", "apply", "make_plan"]
 
-_ORDER = {"trait": 0, "model": 1, "tag": 2, "segment": 3}
+_ORDER = {"trait": 0, "model": 1, "tag": 2, "segment": 3, "journey": 4}
 
 
 @dataclass
@@ -57,6 +61,10 @@ class Change:
     schedule: str | None = None
     members_before: int | None = None
     members_after: int | None = None
+    #: A changed or removed journey: its runs in progress that continue on the new version
+    #: (their node is still there) and those that end (``node_removed`` / ``journey_removed``).
+    runs_moved: int | None = None
+    runs_ended: int | None = None
     local: LocalDefinition | None = field(default=None, repr=False)
 
     @property
@@ -68,7 +76,8 @@ class Change:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "action": self.action, "file": self.file,
                 "version": self.version, "schedule": self.schedule, "members_before": self.members_before,
-                "members_after": self.members_after, "delta": self.delta}
+                "members_after": self.members_after, "delta": self.delta, "runs_moved": self.runs_moved,
+                "runs_ended": self.runs_ended}
 
 
 @dataclass
@@ -141,6 +150,7 @@ def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | Non
         changes.append(Change(kind, name, action, (mine.file if mine else theirs.file if theirs else None),
                               theirs.version if theirs else None, schedule=mine.schedule if mine else None,
                               local=mine))
+    _journey_runs(ctx, changes)
     if counts:
         pending_traits = {c.name for c in changes if c.kind == "trait" and c.action != "unchanged"}
         pending_traits |= _pending_model_traits(ctx, changes)
@@ -148,6 +158,18 @@ def make_plan(ctx: ProjectContext, *, counts: bool = True, as_of: datetime | Non
             if change.kind in ("segment", "tag"):
                 _count(ctx, rules, change, pending_traits, when)
     return Plan(as_of=when, changes=changes, warnings=warnings)
+
+
+def _journey_runs(ctx: ProjectContext, changes: list[Change]) -> None:
+    """For each changed or removed journey: how many runs in progress its change moves and ends."""
+    from segflow.journeys.versions import run_changes
+
+    wanted = [c for c in changes if c.kind == "journey" and c.action in ("changed", "removed")]
+    if not wanted:
+        return
+    with ctx.state.engine.connect() as conn:
+        for c in wanted:
+            c.runs_moved, c.runs_ended = run_changes(conn, c.name, c.local.obj if c.local else None)
 
 
 def _pending_model_traits(ctx: ProjectContext, changes: list[Change]) -> set[str]:
@@ -240,6 +262,12 @@ def apply(ctx: ProjectContext, *, refresh: bool = True, as_of: datetime | None =
                 conn, kind=c.kind, name=c.name, body=body, file=c.file,
                 status="removed" if c.action == "removed" else "active", applied_at=when)
         sync_schedules(conn, _desired_schedules(local, _graph(defs)), ctx.config.timezone, when)
+        journeys = [(c.name, c.action, versions[(c.kind, c.name)], c.local.obj if c.local else None)
+                    for c in plan.pending if c.kind == "journey"]
+        if journeys:
+            from segflow.journeys.versions import sync_states
+
+            sync_states(conn, journeys, when)
     for c in plan.pending:
         if c.kind == "segment" and c.action == "removed":
             run_id = runs.start_run(ctx.state, kind="segment", name=c.name, version=versions[(c.kind, c.name)],

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DefinitionsError", "LocalDefinition", "ProjectDefinitions", "check_definitions", "local_definitions"]
 
-KINDS = ("trait", "model", "tag", "segment")
+KINDS = ("trait", "model", "tag", "segment", "journey")
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,12 @@ class ProjectDefinitions:
     tags: dict[str, Any]
     traits: dict[str, Any]
     models: dict[str, Any] = field(default_factory=dict)
+    journeys: dict[str, Any] = field(default_factory=dict)
 
     def graph_definitions(self) -> dict[str, dict[str, Any]]:
         """``{kind: {name: definition}}`` for :func:`~segflow.definitions.graph.build_graph`."""
-        return {"segment": self.segments, "tag": self.tags, "trait": self.traits, "model": self.models}
+        return {"segment": self.segments, "tag": self.tags, "trait": self.traits, "model": self.models,
+                "journey": self.journeys}
 
     def all(self) -> dict[tuple[str, str], LocalDefinition]:
         out: dict[tuple[str, str], LocalDefinition] = {}
@@ -64,6 +66,8 @@ class ProjectDefinitions:
             out[("tag", name)] = LocalDefinition("tag", name, _tag_body(t), getattr(t, "file", None), t)
         for name, s in self.segments.items():
             out[("segment", name)] = LocalDefinition("segment", name, s.body(), s.file, s)
+        for name, j in self.journeys.items():
+            out[("journey", name)] = LocalDefinition("journey", name, j.body(), j.file, j)
         return out
 
 
@@ -122,13 +126,16 @@ def local_definitions(ctx: ProjectContext, *, errors: list[SegflowError] | None 
         models = {}
     tags = dict(load_tag_definitions(ctx.root, errors=found))
     segments = load_segment_definitions(ctx.root, errors=found)
+    from segflow.journeys.definition import load_journey_definitions
+
+    journeys = load_journey_definitions(ctx.root, errors=found)  # type: ignore[arg-type]
     if errors is not None:
         errors.extend(found)
     elif len(found) == 1:
         raise found[0]
     elif found:
         raise DefinitionsError(_lines(found), code=found[0].code, path=found[0].path)
-    return ProjectDefinitions(segments=segments, tags=tags, traits=traits, models=models)
+    return ProjectDefinitions(segments=segments, tags=tags, traits=traits, models=models, journeys=journeys)
 
 
 def _lines(errors: list[Any]) -> list[str]:
@@ -165,7 +172,7 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
         problems.append(exc.message)
         if not read:
             raise DefinitionsError(problems, code="definition_cycle") from None
-    if read and not defs.tags and all(s.rule is None for s in defs.segments.values()):
+    if read and not defs.tags and not defs.journeys and all(s.rule is None for s in defs.segments.values()):
         _raise(errors or [], problems, None)  # no rule left to check: the warehouse is not needed
     from segflow.models.registry import get_model
 
@@ -203,6 +210,11 @@ def check_definitions(ctx: ProjectContext, defs: ProjectDefinitions,
         if warnings is not None:
             warnings.extend(f"{where}: {key}.{w.path}: {w.message}" if w.path else f"{where}: {key}: {w.message}"
                             for w in checked.warnings)
+    if defs.journeys:
+        from segflow.journeys.check import check_journeys
+
+        problems += check_journeys(ctx, defs.journeys, segments=defs.segments, tags=defs.tags, rules_context=seen,
+                                   warnings=warnings)
     if problems:
         _raise(errors or [], problems, first_path)
     return base

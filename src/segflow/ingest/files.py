@@ -37,10 +37,15 @@ class LoadReport:
     def total(self, name: str) -> int:
         return sum(getattr(s, name) for s in self.files)
 
+    @property
+    def new_attributes(self) -> dict[str, str]:
+        """The attributes these files added, with their inferred types, in order."""
+        return {name: type_ for s in self.files for name, type_ in s.new_attributes.items()}
+
     def to_dict(self) -> dict[str, Any]:
         rejects: Any = self.files[0].rejects_file if len(self.files) == 1 else [s.rejects_file for s in self.files]
         return {"kind": self.kind, **{k: self.total(k) for k in _TOTALS}, "rejects_file": rejects,
-                "files": [s.to_dict() for s in self.files]}
+                "new_attributes": self.new_attributes, "files": [s.to_dict() for s in self.files]}
 
 
 def rejects_target(kind: str, path: Path, rejects: str | Path | None, several: bool) -> Path | None:
@@ -58,8 +63,12 @@ def load_files(
     file_format: str | None = None,
     rejects: str | Path | None = None,
     progress: FileProgress | None = None,
+    new_attributes: bool = False,
 ) -> LoadReport:
-    """Load each of *files* into *kind*, each atomically; a file that fails raises (those before it stay loaded)."""
+    """Load each of *files* into *kind*, each atomically; a file that fails raises (those before it stay loaded).
+
+    A new column whose name is close to a known attribute (a probable typo) fails its
+    file unless *new_attributes* (see :func:`~segflow.ingest.loader.load_file`)."""
     paths = [Path(f) for f in files]
     report = LoadReport(kind=kind)
     for path in paths:
@@ -69,5 +78,5 @@ def load_files(
                 progress(_path, stage, fraction)
         report.files.append(load_file(ctx, kind, path, file_format=file_format,
                                       rejects_path=rejects_target(kind, path, rejects, len(paths) > 1),
-                                      progress=step))
+                                      progress=step, new_attributes=new_attributes))
     return report

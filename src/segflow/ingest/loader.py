@@ -5,6 +5,8 @@ whole file is in or none of it):
 
 1. open the file with DuckDB's reader and check it can be read at all (encoding,
    required columns) — a file that cannot be read fails before anything is written;
+   so does one with a new column whose name is close to a known attribute (``emial``
+   next to ``email``: :func:`refuse_typos`), unless new attributes are allowed;
 2. infer the types of columns never seen before (the schema registry keeps them);
 3. stage every row as typed, normalised values plus a reason when it is bad;
 4. merge the good rows by the kind's policy (see :mod:`segflow.ingest.merge`);
@@ -37,13 +39,14 @@ from segflow.ingest.rejects import (
 )
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
+from segflow.schema.spelling import close_name
 from segflow.schema.types import AttributeType, value_sql
 
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.warehouse.base import Warehouse
 
-__all__ = ["LoadSummary", "load_file", "Progress"]
+__all__ = ["LoadSummary", "load_file", "Progress", "refuse_typos"]
 
 #: ``progress(stage, fraction)``: stage is "read", "merge" or "rejects"; fraction 0..1 or None.
 Progress = Callable[[str, float | None], None]
@@ -151,6 +154,28 @@ def _check_header(path: Path, kind: Kind, columns: list[str], known: Iterable[st
     return usable
 
 
+def refuse_typos(path: Path | str, kind: Kind, new: Iterable[str], known: Iterable[str]) -> None:
+    """Raise :class:`LoadError` (code ``possible_typo``) naming every column of *new* whose
+    name is close to one of *known* or to a well-known attribute of *kind*
+    (:func:`~segflow.schema.spelling.close_name`), with the name it probably means.
+
+    A new column would become a permanent attribute: a misspelt header is refused
+    before anything is written, rather than leaving a junk column behind."""
+    known = list(known)
+    slips = [(col, hint) for col in new if (hint := close_name(col, known, kind=kind.name)) is not None]
+    if not slips:
+        return
+    fix = "declare {it} in schema.yaml or allow new attributes to add {it}"
+    if len(slips) == 1:
+        col, hint = slips[0]
+        message = (f'{path}: column "{col}" is not a known attribute of {kind.name}; did you mean "{hint}"? '
+                   f"({fix.format(it='it')})")
+    else:
+        listed = ", ".join(f'"{col}" (did you mean "{hint}"?)' for col, hint in slips)
+        message = f"{path}: columns {listed} are not known attributes of {kind.name}; {fix.format(it='them')}"
+    raise LoadError(message, code="possible_typo", path=f"{path}:{slips[0][0]}")
+
+
 def load_file(
     ws: ProjectContext,
     kind_name: str,
@@ -159,8 +184,14 @@ def load_file(
     file_format: str | None = None,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    new_attributes: bool = False,
 ) -> LoadSummary:
-    """Load *file* into the table of *kind_name*; see the module docstring."""
+    """Load *file* into the table of *kind_name*; see the module docstring.
+
+    A column no attribute of the kind has yet becomes a new (inferred) attribute, unless
+    its name is close to a known one (a probable typo: :func:`refuse_typos` raises); with
+    *new_attributes*, every new column is taken as it is. The new ones are listed in
+    ``LoadSummary.new_attributes``."""
     started = time.perf_counter()
     try:
         kind = kind_named(kind_name)
@@ -180,6 +211,8 @@ def load_file(
     known = registry.attributes(kind.name)
     columns = _check_header(path, kind, source.columns, known)
     new_cols = [c for c in columns if c not in known]
+    if new_cols and not new_attributes:
+        refuse_typos(path, kind, new_cols, known)
     inferred: dict[str, AttributeType] = infer_types(wh, source, new_cols) if new_cols else {}
     targets = [Target(c.name, c.type, c.name if c.name in columns else None, c) for c in kind.columns]
     targets += [Target(c, known[c].type, c) for c in columns if c in known and kind.column(c) is None]

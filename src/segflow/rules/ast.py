@@ -253,6 +253,9 @@ class Window(Node):
 
     within: Duration | None = None
     between: tuple[datetime, datetime] | None = None
+    #: ``within: journey`` (since the run entered its journey) or ``within: node`` (since it
+    #: reached its current node): rules inside journeys only, evaluated per run.
+    scope: str | None = None
 
 
 class AggFunc(str, Enum):

@@ -37,6 +37,7 @@ from segflow.rules.ast import (
     Subscribed,
     Tag,
     Trait,
+    Window,
     walk,
 )
 from segflow.rules.errors import Problem, RuleError
@@ -81,6 +82,8 @@ class CheckContext:
     segment_name: str | None = None
     #: Parses a referenced segment's rule data (for cycle checks).
     parse: Callable[[Any], Condition] | None = None
+    #: Checking a journey's rule: ``within: journey`` and ``within: node`` are allowed.
+    journey: bool = False
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -314,7 +317,16 @@ class _Checker:
         tests = self.tests(agg.tests, vtype, f"{agg.func.value} of {what}")
         return None if tests is None else replace(agg, tests=tests)
 
+    def _scope(self, window: Window) -> bool:
+        """A journey window (``within: journey`` / ``within: node``) outside a journey is refused."""
+        if window.scope is not None and not self.ctx.journey:
+            self.fail(f"{window.path}.within" if window.path else "within", "journey_window",
+                      f"within: {window.scope} is only allowed in a journey's rules")
+            return False
+        return True
+
     def node_Event(self, n: Event) -> Condition | None:
+        scoped = self._scope(n.window)
         seen = self.ctx.events_seen
         if seen is not None:
             for name in n.names:
@@ -336,12 +348,12 @@ class _Checker:
                     tests.append(checked)
             where.append(replace(f, tests=tuple(tests), target="event"))
         agg = self._aggregate(n.agg, None, "the events")
-        if agg is None or any(len(w.tests) != len(f.tests) for w, f in zip(where, n.where)):
+        if agg is None or not scoped or any(len(w.tests) != len(f.tests) for w, f in zip(where, n.where)):
             return None
         return replace(n, where=tuple(where), agg=agg)
 
     def node_Orders(self, n: Orders) -> Condition | None:
-        ok = True
+        ok = self._scope(n.window)
         for status in n.statuses:
             if status not in ORDER_STATUSES:
                 self.fail(f"{n.path}.status", "bad_value",

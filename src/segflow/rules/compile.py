@@ -77,7 +77,7 @@ from segflow.rules.dialects import SqlDialect, dialect_named
 from segflow.rules.errors import Problem, RuleError
 from segflow.schema.types import AttributeType as T
 
-__all__ = ["RuleCompiler", "compile_rule", "compile_sql"]
+__all__ = ["RuleCompiler", "compile_batch", "compile_rule", "compile_sql"]
 
 _DAY = 86400
 #: The order comparisons and their sqlglot nodes.
@@ -111,6 +111,17 @@ def compile_sql(
     adapter = dialect_named(dialect)
     select = compile_rule(tree, as_of=as_of, timezone=timezone, dialect=adapter)
     return select.sql(dialect=adapter.NAME, pretty=pretty)
+
+
+def compile_batch(tree: Condition, *, as_of: datetime, batch_table: str, timezone: str = "UTC",
+                  dialect: str | SqlDialect = "duckdb") -> str:
+    """SQL selecting the ``run_id`` of each row of *batch_table* whose profile the checked *tree*
+    matches as of *as_of*. The table has ``run_id, profile_id, journey_since, node_since``; a
+    ``within: journey`` window is ``journey_since <= ts <= T`` and ``within: node`` is
+    ``node_since <= ts <= T`` (an event at the very moment the run entered counts)."""
+    adapter = dialect_named(dialect)
+    select = RuleCompiler(as_of, timezone, adapter, batch=True).batch_query(tree, batch_table)
+    return select.sql(dialect=adapter.NAME)
 
 
 # -- small builders ---------------------------------------------------------------
@@ -280,7 +291,7 @@ class RuleCompiler:
     :meth:`window`, :meth:`event_property` and :meth:`timestamp`, so a trait's filters
     and window mean exactly what they mean in a rule."""
 
-    def __init__(self, as_of: datetime, zone: str, sql: SqlDialect) -> None:
+    def __init__(self, as_of: datetime, zone: str, sql: SqlDialect, *, batch: bool = False) -> None:
         try:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -291,6 +302,8 @@ class RuleCompiler:
         #: T's calendar date in the workspace zone ("today" for DATE values).
         self.today = self.t.astimezone(tz).date()
         self.sql = sql
+        #: Compiling over a batch of journey runs (:func:`compile_batch`): journey windows read ``b``.
+        self.batch = batch
 
     # -- literals ---------------------------------------------------------------------
     def timestamp(self, value: datetime) -> exp.Expr:
@@ -318,11 +331,20 @@ class RuleCompiler:
 
     # -- conditions ---------------------------------------------------------------------
     def query(self, tree: Condition) -> exp.Select:
+        return sqlglot.select(_col("p", "profile_id")).from_(_table("profiles", "p")).where(self._where(tree))
+
+    def _where(self, tree: Condition) -> exp.Expr:
         created = exp.LTE(this=_col("p", "created_at"), expression=self.timestamp(self.t))
         existed = _null_or(_col("p", "created_at"), created)
         cond = self.condition(tree, True)
-        where = existed if cond == exp.true() else exp.and_(existed, cond)
-        return sqlglot.select(_col("p", "profile_id")).from_(_table("profiles", "p")).where(where)
+        return existed if cond == exp.true() else exp.and_(existed, cond)
+
+    def batch_query(self, tree: Condition, batch_table: str) -> exp.Select:
+        """The ``run_id`` of each row of *batch_table* (``run_id, profile_id, journey_since,
+        node_since``) whose profile the rule matches: journey windows read the row's times."""
+        on = exp.EQ(this=_col("p", "profile_id"), expression=_col("b", "profile_id"))
+        return (sqlglot.select(_col("b", "run_id")).from_(_table(batch_table, "b"))
+                .join(_table("profiles", "p"), on=on).where(self._where(tree)))
 
     def condition(self, node: Condition, positive: bool) -> exp.Expr:
         """*node* as a boolean expression; *positive* is False under an odd number of NOTs."""
@@ -555,10 +577,19 @@ class RuleCompiler:
 
     # -- behaviour ---------------------------------------------------------------------
     def window(self, ts: exp.Expr, w: Window) -> list[exp.Expr]:
-        """``within: d`` is T - d < ts <= T; ``between`` is inclusive and never after T."""
+        """``within: d`` is T - d < ts <= T; ``between`` is inclusive and never after T;
+        ``within: journey`` / ``within: node`` (batch queries only) are ``b.journey_since <= ts
+        <= T`` / ``b.node_since <= ts <= T``, read from the run's row of the batch table."""
         end = self.t
         conds: list[exp.Expr] = []
-        if w.within is not None:
+        if w.scope is not None:
+            if not self.batch:
+                raise RuleError([Problem("journey_window", w.path,
+                                         f"within: {w.scope} is only allowed in a journey's rules")])
+            # Inclusive: an event at the very moment the run entered (or reached its node) counts.
+            column = "journey_since" if w.scope == "journey" else "node_since"
+            conds.append(exp.GTE(this=ts.copy(), expression=_col("b", column)))
+        elif w.within is not None:
             since = self.ago(w.within.seconds)
             if since is not None:
                 conds.append(exp.GT(this=ts.copy(), expression=self.timestamp(since)))

@@ -123,9 +123,13 @@ class Env:
     as_of: datetime
     zone: ZoneInfo
     today: date
+    #: A journey run's entry and the time it reached its node (``within: journey`` / ``within: node``).
+    journey_since: datetime | None = None
+    node_since: datetime | None = None
 
     @classmethod
-    def make(cls, as_of: datetime, timezone: str) -> Env:
+    def make(cls, as_of: datetime, timezone: str, *, journey_since: datetime | None = None,
+             node_since: datetime | None = None) -> Env:
         as_of = utc(as_of)
         try:
             zone = ZoneInfo(timezone)
@@ -133,7 +137,9 @@ class Env:
             raise SegflowError(
                 f"unknown time zone {timezone!r} (use an IANA name such as Asia/Shanghai)", code="bad_timezone"
             ) from None
-        return cls(as_of=as_of, zone=zone, today=as_of.astimezone(zone).date())
+        return cls(as_of=as_of, zone=zone, today=as_of.astimezone(zone).date(),
+                   journey_since=None if journey_since is None else utc(journey_since),
+                   node_since=None if node_since is None else utc(node_since))
 
     def local_date(self, value: date) -> date:
         """A timestamp's calendar date in the workspace zone (a date is its own)."""
@@ -475,6 +481,12 @@ class _Evaluator:
         at = self.env.as_of
         if ts is None or ts > at:
             return False
+        if window.scope is not None:
+            since = self.env.journey_since if window.scope == "journey" else self.env.node_since
+            if since is None:
+                raise RuleError([Problem("journey_window", window.path,
+                                         f"within: {window.scope} needs the run's {window.scope} time")])
+            return ts >= since
         if window.within is not None:
             return ts > at - timedelta(seconds=window.within.seconds)
         if window.between is not None:
@@ -603,15 +615,18 @@ def require_checked(tree: Condition) -> None:
         raise RuleError(problems)
 
 
-def evaluate(tree: Condition, data: ProfileData, *, as_of: datetime, timezone: str = "UTC") -> bool:
+def evaluate(tree: Condition, data: ProfileData, *, as_of: datetime, timezone: str = "UTC",
+             journey_since: datetime | None = None, node_since: datetime | None = None) -> bool:
     """Whether the profile in *data* matches the checked rule *tree* as of *as_of*.
 
-    *timezone* is the workspace zone (calendar dates, anniversaries, distinct days).
+    *timezone* is the workspace zone (calendar dates, anniversaries, distinct days);
+    *journey_since* / *node_since* are a journey run's entry and the time it reached its node,
+    which ``within: journey`` / ``within: node`` count from (required by such a rule).
     A profile created after *as_of* matches nothing. Raises :class:`RuleError` for a
     tree that :func:`segflow.rules.check.check_rule` did not produce.
     """
     require_checked(tree)
-    env = Env.make(as_of, timezone)
+    env = Env.make(as_of, timezone, journey_since=journey_since, node_since=node_since)
     if not in_universe(data, env):
         return False
     return _Evaluator(data, env).visit(tree)

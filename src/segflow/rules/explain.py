@@ -101,13 +101,15 @@ class ExplainNode:
         }
 
 
-def explain(tree: Condition, data: ProfileData, *, as_of: datetime, timezone: str = "UTC") -> ExplainNode:
+def explain(tree: Condition, data: ProfileData, *, as_of: datetime, timezone: str = "UTC",
+            journey_since: datetime | None = None, node_since: datetime | None = None) -> ExplainNode:
     """Explain the checked rule *tree* for the profile in *data* as of *as_of*.
 
-    The root's ``value`` is what :func:`~segflow.rules.evaluate.evaluate` returns. For a
-    profile created after *as_of*, the root is a ``universe`` node (false) above the tree.
+    The root's ``value`` is what :func:`~segflow.rules.evaluate.evaluate` returns (with the
+    same *journey_since* / *node_since* of a journey run). For a profile created after
+    *as_of*, the root is a ``universe`` node (false) above the tree.
     """
-    env = Env.make(as_of, timezone)
+    env = Env.make(as_of, timezone, journey_since=journey_since, node_since=node_since)
     root = _node(trace(tree, data, env), env)
     if in_universe(data, env):
         return root
@@ -252,6 +254,8 @@ def _where_text(where: tuple[PropFilter, ...]) -> str:
 
 
 def _window_text(window: Window) -> str:
+    if window.scope is not None:
+        return f" since the run {'entered the journey' if window.scope == 'journey' else 'reached its node'}"
     if window.within is not None:
         return f" in last {window.within}"
     if window.between is not None:

@@ -56,6 +56,8 @@ _AGGS = {
 _EVENT_AGGS = ("count", "sum", "avg", "min", "max", "distinct_days", "first", "last")
 _ORDER_AGGS = ("count", "total", "sum", "avg", "min", "max", "first", "last")
 _WINDOW_KEYS = ("within", "between")
+#: ``within: journey`` / ``within: node``: windows of a journey's run (checked: journeys only).
+JOURNEY_SCOPES = ("journey", "node")
 
 
 def parse_duration(text: Any) -> Duration | None:
@@ -272,6 +274,8 @@ class _Parser:
         within = between = None
         if "within" in data and "between" in data:
             self.fail(_join(path, "between"), "ambiguous_window", "give within or between, not both")
+        if "within" in data and data["within"] in JOURNEY_SCOPES:
+            return Window(path=path, scope=str(data["within"]))
         if "within" in data:
             within = parse_duration(data["within"])
             if within is None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from segflow.rules.ast import Condition
     from segflow.warehouse.base import Warehouse
 
-__all__ = ["CheckedRule", "EventNames", "check_in", "compile_in", "read_rule_file", "rule_context", "rule_data"]
+__all__ = ["CheckedRule", "EventNames", "check_in", "compile_batch_in", "compile_in", "read_rule_file", "rule_context", "rule_data"]
 
 _ENGINE_TYPES = {
     "VARCHAR": AttributeType.STRING,
@@ -110,11 +110,13 @@ def _column_types(wh: Warehouse, table: str) -> dict[str, AttributeType]:
     return out
 
 
-def rule_context(ctx: ProjectContext, *, segment_name: str | None = None, events_seen: bool = True) -> CheckContext:
+def rule_context(ctx: ProjectContext, *, segment_name: str | None = None, events_seen: bool = True,
+                 journey: bool = False) -> CheckContext:
     """What rules in *ctx* may refer to: registry attributes, tags, traits, segments, events.
 
     Build it once per call and pass it to every :func:`check_in` of that call. With
-    *events_seen* False, unknown event names are not looked up (refreshes show no warnings).
+    *events_seen* False, unknown event names are not looked up (refreshes show no warnings);
+    with *journey*, the journey windows ``within: journey`` / ``within: node`` are allowed.
     """
     registry = ctx.registry
     wh = ctx.warehouse
@@ -141,6 +143,7 @@ def rule_context(ctx: ProjectContext, *, segment_name: str | None = None, events
         events_seen=EventNames(wh) if events_seen else None,
         segment_name=segment_name,
         parse=parse_rule,
+        journey=journey,
     )
 
 
@@ -154,17 +157,20 @@ class CheckedRule:
 
 
 def check_in(ctx: ProjectContext, rule: Any, *, source: str | None = None, context: CheckContext | None = None,
-             segment_name: str | None = None) -> CheckedRule:
+             segment_name: str | None = None, journey: bool = False) -> CheckedRule:
     """Parse and check *rule* (data, or a path to a rule file) against *ctx*.
 
     *context* is the call's :func:`rule_context` (built here when not given); *segment_name*
-    is the segment being defined, for cycle checks. Raises :class:`~segflow.errors.RuleError`
+    is the segment being defined, for cycle checks; *journey* allows the journey windows
+    (``within: journey`` / ``within: node``) of a journey's rules. Raises :class:`~segflow.errors.RuleError`
     listing every error.
     """
     data, source = rule_data(rule, source)
     base = context if context is not None else rule_context(ctx)
     if segment_name is not None:
         base = replace(base, segment_name=segment_name)
+    if journey and not base.journey:
+        base = replace(base, journey=True)
     tree, problems = parse_partial(data)
     if tree is None:  # nothing parsed: the shape problems are all there is to report
         parse_rule(data, source=source)
@@ -179,3 +185,13 @@ def compile_in(ctx: ProjectContext, tree: Condition, *, as_of: datetime, dialect
     from segflow.rules.compile import compile_sql
 
     return compile_sql(tree, as_of=as_of, timezone=ctx.config.timezone, dialect=dialect or ctx.warehouse.DIALECT)
+
+
+def compile_batch_in(ctx: ProjectContext, tree: Condition, *, as_of: datetime, batch_table: str) -> str:
+    """The checked *tree* as SQL selecting the ``run_id`` of each row of *batch_table* (a journey's
+    runs: ``run_id, profile_id, journey_since, node_since``) whose profile it matches as of *as_of*
+    (:func:`segflow.rules.compile.compile_batch`), in the project's zone and engine."""
+    from segflow.rules.compile import compile_batch
+
+    return compile_batch(tree, as_of=as_of, batch_table=batch_table, timezone=ctx.config.timezone,
+                         dialect=ctx.warehouse.DIALECT)

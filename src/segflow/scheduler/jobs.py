@@ -18,14 +18,14 @@ The built-in kinds' modules are imported on first lookup
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from segflow.context import ProjectContext
     from segflow.definitions.runner import RefreshResult
 
-__all__ = ["JobKind", "JobRefresh", "get_job_kind", "job_kinds", "register_job_kind"]
+__all__ = ["JobKind", "JobRefresh", "Tick", "get_job_kind", "job_kinds", "register_job_kind", "register_tick", "ticks"]
 
 
 class JobRefresh(Protocol):
@@ -72,3 +72,25 @@ def job_kinds() -> dict[str, JobKind]:
     """Every registered job kind, by name."""
     _load_builtin()
     return dict(_JOBS)
+
+
+class Tick(Protocol):
+    def __call__(self, ctx: ProjectContext, *, now: datetime, worker: str, lease: timedelta) -> object:
+        """Do what is due at *now* (journeys: entries, steps, deliveries), holding what it takes for at
+        most *lease*; return a report."""
+        ...
+
+
+_TICKS: dict[str, Tick] = {}
+
+
+def register_tick(name: str, tick: Tick) -> None:
+    """Let the worker call *tick* on every loop, after the refreshes that were due (journeys
+    register theirs: the worker names no kind)."""
+    _TICKS[name] = tick
+
+
+def ticks() -> dict[str, Tick]:
+    """Every registered tick, by name."""
+    _load_builtin()
+    return dict(_TICKS)

@@ -67,6 +67,8 @@ def default_worker_name() -> str:
 class WorkerSummary:
     worker: str
     results: list[Any] = field(default_factory=list)
+    #: ``(tick name, report)`` of every tick that did something (journeys: an EngineReport).
+    ticks: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -89,6 +91,25 @@ def _open_warehouse(ctx: ProjectContext, deadline: float) -> None:
         delay = min(delay * 2, 1.0)
 
 
+def _run_ticks(ctx: WorkerContext, summary: WorkerSummary, now: datetime, lease: timedelta,
+               on_tick: Callable[[str, Any], None] | None) -> None:
+    """Every registered tick as of *now*; one that fails is reported, and the worker goes on."""
+    from segflow.scheduler.jobs import ticks
+
+    for tick_name, tick in ticks().items():
+        try:
+            _open_warehouse(ctx, time.monotonic() + lease.total_seconds() * 0.8)
+            report = tick(ctx, now=now, worker=summary.worker, lease=lease)
+        except Exception as exc:
+            report = f"failed: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
+        finally:
+            ctx.close()
+        if report and getattr(report, "busy", True):
+            summary.ticks.append((tick_name, report))
+            if on_tick:
+                on_tick(tick_name, report)
+
+
 def run_claim(ctx: ProjectContext, claim: Claim, worker: str, now: datetime) -> list[RefreshResult]:
     """Refresh what *claim* names, as of *now*, with its kind's job (KeyError for a kind nothing registered)."""
     job = get_job_kind(claim.kind)
@@ -106,8 +127,10 @@ def run_worker(
     max_runs: int | None = None,
     on_result: Callable[[Any], None] | None = None,
     allow_future: bool = False,
+    on_tick: Callable[[str, Any], None] | None = None,
 ) -> WorkerSummary:
-    """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*.
+    """Run due refreshes until stopped (Ctrl-C), or until none is due when *once*; whenever no
+    refresh is due, the registered ticks (journeys) run as of the same clock reading.
 
     A clock reading later than the wall clock raises :class:`~segflow.errors.ClockError`
     before anything is claimed, unless *allow_future* (see the module doc)."""
@@ -118,6 +141,7 @@ def run_worker(
         now = refuse_future(now_of(), allow=allow_future)
         claim = claim_due(ctx.state, name, now, lease=lease)
         if claim is None:
+            _run_ticks(ctx, summary, now, lease, on_tick)
             if once:
                 break
             time.sleep(poll)

@@ -144,10 +144,37 @@ class SchemaRegistry:
         section = raw.setdefault(kind, {}) or {}
         raw[kind] = section
         section[name] = {"type": t.value, **({"label": label} if label else {})}
+        self._write_schema_file(raw)
+        return Attribute(kind, name, t, label, "declared")
+
+    def remove_declaration(self, kind: str, name: str) -> bool:
+        """Take *kind*.*name* out of ``schema.yaml``; False when it was not declared there."""
+        if not self.schema_file.exists():
+            return False
+        raw = load_yaml_file(self.schema_file, shown=self.schema_file.name, error=SchemaError, code="bad_schema") or {}
+        section = raw.get(kind) if isinstance(raw, dict) else None
+        if not isinstance(section, dict) or name not in section:
+            return False
+        del section[name]
+        if not section:
+            del raw[kind]
+        self._write_schema_file(raw)
+        return True
+
+    def _write_schema_file(self, raw: dict[str, Any]) -> None:
         header = "# Declared attribute types, per kind (types: string, integer, number, decimal,\n" \
                  "# boolean, date, timestamp, json, list). Undeclared columns are inferred on first load.\n"
-        self.schema_file.write_text(header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        return Attribute(kind, name, t, label, "declared")
+        body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False) if raw else ""
+        self.schema_file.write_text(header + body, encoding="utf-8")
+
+    def forget(self, kind: str, name: str) -> None:
+        """Remove the registry row of *kind*.*name* (its column and declaration are the caller's)."""
+        import sqlalchemy as sa
+
+        from segflow.state.tables import attributes
+
+        with self.state.begin() as conn:
+            conn.execute(sa.delete(attributes).where(attributes.c.kind == kind, attributes.c.name == name))
 
     def record_inferred(self, kind: str, name: str, type_: AttributeType) -> Attribute:
         self.state.put_attribute(kind, name, type_.value, origin="inferred")

@@ -17,8 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
     true,
 )
+from sqlalchemy import false as sa_false
 
-__all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs", "identity_runs", "identity_pins"]
+__all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs", "identity_runs", "identity_pins",
+           "journey_states", "journey_runs", "journey_steps", "outbox"]
 
 metadata = MetaData()
 
@@ -173,3 +175,111 @@ refresh_runs = Table(
 )
 
 Index("ix_refresh_runs_kind_name", refresh_runs.c.kind, refresh_runs.c.name, refresh_runs.c.id)
+
+# -- journeys (migration 0005; segflow.journeys.store documents each) --
+
+#: One row per applied journey: its state (active, paused, stopped) and its entry cursor.
+journey_states = Table(
+    "journey_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("journey", String(255), nullable=False),
+    #: "active", "paused", "stopped" or "removed" (its file was deleted).
+    Column("status", String(16), nullable=False),
+    #: The applied version new runs take.
+    Column("version", Integer, nullable=False),
+    #: When entries count from (the definition's effective.from, else the apply or start time).
+    Column("entries_from", DateTime(timezone=True), nullable=False),
+    #: Entries are taken up to this time (exclusive watermark of the entry scan).
+    Column("entry_cursor", DateTime(timezone=True)),
+    #: The highest load id (events) or refresh run id (segment changes) the entry scan has taken in.
+    Column("seq_cursor", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("journey", name="uq_journey_states_journey"),
+)
+
+#: One profile's pass through one journey: (journey, profile, occurrence).
+journey_runs = Table(
+    "journey_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("journey", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("profile_id", String(255), nullable=False),
+    Column("occurrence", Integer, nullable=False),
+    #: What made this entry (a segment change's time, an event id, a date, a tick): one run per key.
+    Column("entry_key", String(255), nullable=False),
+    #: "waiting" (due at due_at), "queued" (over the journey's active limit), "done" or "exited".
+    Column("status", String(16), nullable=False),
+    Column("node", String(255), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    #: When the run reached its current node (``within: node``).
+    Column("node_at", DateTime(timezone=True), nullable=False),
+    Column("holdout", Boolean, nullable=False, server_default=sa_false()),
+    #: The arm of the last split passed ("" before any).
+    Column("variant", String(255), nullable=False, server_default=""),
+    Column("converted_at", DateTime(timezone=True)),
+    #: "exit" (an exit node), "goal", "exit_when", "node_removed", "merged", "stopped", ...
+    Column("exit_reason", String(32)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("lease_owner", String(128)),
+    Column("lease_until", DateTime(timezone=True)),
+    UniqueConstraint("journey", "profile_id", "occurrence", name="uq_journey_runs_occurrence"),
+    UniqueConstraint("journey", "profile_id", "entry_key", name="uq_journey_runs_entry"),
+)
+
+Index("ix_journey_runs_due", journey_runs.c.status, journey_runs.c.due_at)
+Index("ix_journey_runs_journey_node", journey_runs.c.journey, journey_runs.c.node)
+
+#: Every node a run passed, with its time and outcome (the run's history; stats count these).
+journey_steps = Table(
+    "journey_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("journey", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("node", String(255), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    #: "entered", "passed", "queued" (an outbox row), "held_out", "converted", "exited", "migrated".
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text),
+)
+
+Index("ix_journey_steps_journey_node", journey_steps.c.journey, journey_steps.c.node)
+Index("ix_journey_steps_run", journey_steps.c.run_id)
+
+#: Every effect of a step: messages and webhooks that leave the system, and internal effects
+#: (tag, attribute, static segment), each delivered at least once and idempotent by its key.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "journey:profile_id:occurrence:node": the idempotency key (Message-ID for email).
+    Column("key", String(600), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("journey", String(255), nullable=False),
+    Column("node", String(255), nullable=False),
+    Column("profile_id", String(255), nullable=False),
+    #: "message", "webhook", "tag", "set" or "segment".
+    Column("effect", String(16), nullable=False),
+    #: The channel of a message ("" for other effects).
+    Column("channel", String(64), nullable=False, server_default=""),
+    #: The node's settings as JSON (template, topic, tag, values...), and after delivery what was sent.
+    Column("payload", Text, nullable=False),
+    #: "pending", "sent", "failed", "skipped" (with its reason) or "done" (an internal effect).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("provider_id", String(255)),
+    Column("error", Text),
+    Column("lease_owner", String(128)),
+    Column("lease_until", DateTime(timezone=True)),
+    UniqueConstraint("key", name="uq_outbox_key"),
+)
+
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_journey_node", outbox.c.journey, outbox.c.node)

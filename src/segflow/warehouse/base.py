@@ -166,6 +166,10 @@ class Warehouse(ABC):
     def change_column_type(self, table: str, name: str, type_: AttributeType) -> int:
         """Retype a column when every stored value converts; return the number that would not."""
 
+    def drop_column(self, table: str, name: str) -> None:
+        """Remove the column *name* of *table* with every value in it (nothing when there is none)."""
+        self.execute(f"ALTER TABLE {quote_ident(table)} DROP COLUMN IF EXISTS {quote_ident(name)}")
+
     @abstractmethod
     def table_counts(self) -> dict[str, int]: ...
 

@@ -1,0 +1,335 @@
+"""The journeys' rows in the state store: journey states, runs, steps and the outbox.
+
+Everything the engine writes goes through here, in set-based statements (one
+``executemany`` per kind of change and batch, never one round trip per profile):
+
+* ``journey_states`` — per applied journey: ``active`` / ``paused`` / ``stopped`` /
+  ``removed``, the version new runs take, and the entry scan's cursors;
+* ``journey_runs`` — one row per (journey, profile, occurrence): current node, when it is
+  due, the split arm, holdout, how it ended; a lease (owner, until) while a worker holds it;
+* ``journey_steps`` — every node a run passed, with its time and outcome;
+* ``outbox`` — every effect of a step, unique by its key ``journey:profile:occurrence:node``.
+
+Claims take rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (several workers share the
+due work and never take the same row) and under SQLite's single writer lock otherwise.
+Leases run on the wall clock: they are about processes, not about the journey's time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from segflow import clock
+from segflow.clock import as_utc, utc
+from segflow.state.tables import journey_runs, journey_states, journey_steps, outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from segflow.state.store import StateStore
+
+__all__ = ["Run", "JourneyState", "OutboxRow", "insert_ignoring", "run_key"]
+
+#: Rows per IN (...) list.
+CHUNK = 5000
+
+
+def run_key(journey: str, profile_id: str, occurrence: int, node: str) -> str:
+    """The outbox key of a run's effect at *node*: unique, and the message's idempotency key."""
+    return f"{journey}:{profile_id}:{occurrence}:{node}"
+
+
+@dataclass
+class JourneyState:
+    journey: str
+    status: str
+    version: int
+    entries_from: datetime
+    entry_cursor: datetime | None
+    seq_cursor: int | None
+
+
+@dataclass
+class Run:
+    id: int
+    journey: str
+    version: int
+    profile_id: str
+    occurrence: int
+    status: str
+    node: str
+    due_at: datetime | None
+    entered_at: datetime
+    node_at: datetime
+    holdout: bool
+    variant: str
+    converted_at: datetime | None = None
+    exit_reason: str | None = None
+    finished_at: datetime | None = None
+    #: Set by the engine: what changed (written back by :func:`save_batch`).
+    dirty: bool = field(default=False, compare=False)
+
+    @classmethod
+    def of(cls, row: Any) -> Run:
+        m = row._mapping
+        return cls(id=m["id"], journey=m["journey"], version=m["version"], profile_id=m["profile_id"],
+                   occurrence=m["occurrence"], status=m["status"], node=m["node"],
+                   due_at=_utc(m["due_at"]), entered_at=utc(m["entered_at"]), node_at=utc(m["node_at"]),
+                   holdout=bool(m["holdout"]), variant=m["variant"] or "", converted_at=_utc(m["converted_at"]),
+                   exit_reason=m["exit_reason"], finished_at=_utc(m["finished_at"]))
+
+    @property
+    def key(self) -> str:
+        return run_key(self.journey, self.profile_id, self.occurrence, self.node)
+
+
+@dataclass
+class OutboxRow:
+    id: int
+    key: str
+    run_id: int
+    journey: str
+    node: str
+    profile_id: str
+    effect: str
+    channel: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> OutboxRow:
+        m = row._mapping
+        return cls(id=m["id"], key=m["key"], run_id=m["run_id"], journey=m["journey"], node=m["node"],
+                   profile_id=m["profile_id"], effect=m["effect"], channel=m["channel"],
+                   payload=json.loads(m["payload"]), status=m["status"], attempts=m["attempts"],
+                   created_at=_utc(m["created_at"]) or clock.now())
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands DateTime back without its zone; every stored time is UTC."""
+    return None if value is None else as_utc(value)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT *rows*, skipping those a unique key already holds (``ON CONFLICT DO NOTHING``)."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - the two stores segflow supports
+        for row in rows:
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert(), [row])
+            except sa.exc.IntegrityError:
+                pass
+
+
+# -- journey states -----------------------------------------------------------------------
+def states(store: StateStore, conn: Connection | None = None) -> dict[str, JourneyState]:
+    query = sa.select(journey_states)
+
+    def read(c: Connection) -> dict[str, JourneyState]:
+        out = {}
+        for r in c.execute(query):
+            m = r._mapping
+            out[m["journey"]] = JourneyState(m["journey"], m["status"], m["version"], utc(m["entries_from"]),
+                                             _utc(m["entry_cursor"]), m["seq_cursor"])
+        return out
+
+    if conn is not None:
+        return read(conn)
+    with store.engine.connect() as c:
+        return read(c)
+
+
+def put_state(conn: Connection, journey: str, **values: Any) -> None:
+    """Insert or update *journey*'s state row with *values*."""
+    values["updated_at"] = clock.now()
+    done = conn.execute(journey_states.update().where(journey_states.c.journey == journey).values(**values))
+    if done.rowcount == 0:
+        conn.execute(journey_states.insert().values(journey=journey, **values))
+
+
+# -- runs ---------------------------------------------------------------------------------
+def existing_runs(conn: Connection, journey: str, profile_ids: Sequence[str]) -> dict[str, tuple[int, datetime, int]]:
+    """Per profile with runs of *journey*: (highest occurrence, last entry, runs in progress)."""
+    out: dict[str, tuple[int, datetime, int]] = {}
+    in_progress = sa.func.sum(sa.case((journey_runs.c.status.in_(("waiting", "queued")), 1), else_=0))
+    for chunk in _chunks(list(profile_ids)):
+        query = (sa.select(journey_runs.c.profile_id, sa.func.max(journey_runs.c.occurrence),
+                           sa.func.max(journey_runs.c.entered_at), in_progress)
+                 .where(journey_runs.c.journey == journey, journey_runs.c.profile_id.in_(chunk))
+                 .group_by(journey_runs.c.profile_id))
+        for pid, occ, last, active in conn.execute(query):
+            out[pid] = (int(occ), _utc(last), int(active or 0))  # type: ignore[assignment]
+    return out
+
+
+def claim_due(store: StateStore, worker: str, now: datetime, *, limit: int, lease: timedelta,
+              journeys: Sequence[str] | None = None) -> list[Run]:
+    """Lease up to *limit* waiting runs due at *now* (earliest first) that no live lease holds."""
+    wall = clock.now()
+    cond = [journey_runs.c.status == "waiting", journey_runs.c.due_at <= as_utc(now),
+            sa.or_(journey_runs.c.lease_until.is_(None), journey_runs.c.lease_until < wall)]
+    if journeys is not None:
+        cond.append(journey_runs.c.journey.in_(list(journeys)))
+    query = sa.select(journey_runs).where(*cond).order_by(journey_runs.c.due_at, journey_runs.c.id).limit(limit)
+    with store.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        runs = [Run.of(r) for r in conn.execute(query)]
+        for chunk in _chunks([r.id for r in runs]):
+            conn.execute(journey_runs.update().where(journey_runs.c.id.in_(chunk))
+                         .values(lease_owner=worker, lease_until=wall + lease))
+    return runs
+
+
+class LeaseLost(Exception):
+    """Another worker took these runs after this worker's lease ran out: the batch is dropped."""
+
+
+def save_batch(store: StateStore, worker: str, runs: Sequence[Run], steps: list[dict[str, Any]],
+               effects: list[dict[str, Any]], *, new_runs: Sequence[Run] = ()) -> None:
+    """Write a processed batch in one transaction: every run's new state (releasing its lease),
+    its steps and its effects. Raises :class:`LeaseLost` (nothing written) when a run of the
+    batch is no longer leased to *worker*."""
+    ids = [r.id for r in runs]
+    with store.begin() as conn:
+        held = 0
+        for chunk in _chunks(ids):  # takes the write lock (SQLite) / the row locks (PostgreSQL) first
+            held += conn.execute(journey_runs.update()
+                                 .where(journey_runs.c.id.in_(chunk), journey_runs.c.lease_owner == worker)
+                                 .values(lease_until=journey_runs.c.lease_until)).rowcount
+        if held != len(ids):
+            raise LeaseLost(f"{len(ids) - held} of {len(ids)} runs are no longer leased to {worker}")
+        if runs:
+            conn.execute(
+                journey_runs.update().where(journey_runs.c.id == sa.bindparam("_id")).values(
+                    version=sa.bindparam("_version"), status=sa.bindparam("_status"), node=sa.bindparam("_node"),
+                    due_at=sa.bindparam("_due_at"), node_at=sa.bindparam("_node_at"),
+                    variant=sa.bindparam("_variant"), converted_at=sa.bindparam("_converted_at"),
+                    exit_reason=sa.bindparam("_exit_reason"), finished_at=sa.bindparam("_finished_at"),
+                    lease_owner=None, lease_until=None),
+                [{"_id": r.id, "_version": r.version, "_status": r.status, "_node": r.node,
+                  "_due_at": _store_time(r.due_at), "_node_at": _store_time(r.node_at), "_variant": r.variant,
+                  "_converted_at": _store_time(r.converted_at), "_exit_reason": r.exit_reason,
+                  "_finished_at": _store_time(r.finished_at)} for r in runs])
+        if steps:
+            conn.execute(journey_steps.insert(), steps)
+        insert_ignoring(conn, outbox, effects)
+
+
+def release(store: StateStore, worker: str, runs: Sequence[Run]) -> None:
+    """Let go of *runs* unprocessed (Ctrl-C), for another worker."""
+    with store.begin() as conn:
+        for chunk in _chunks([r.id for r in runs]):
+            conn.execute(journey_runs.update()
+                         .where(journey_runs.c.id.in_(chunk), journey_runs.c.lease_owner == worker)
+                         .values(lease_owner=None, lease_until=None))
+
+
+def _store_time(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def insert_runs(conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
+    """Insert new runs (a run whose entry key the profile already has is skipped) and return
+    those written, with their ids; each gets an ``entered`` step."""
+    if not rows:
+        return []
+    insert_ignoring(conn, journey_runs, rows)
+    journey = rows[0]["journey"]
+    keys = {(r["profile_id"], r["entry_key"]) for r in rows}
+    out: list[Run] = []
+    for chunk in _chunks(sorted({r["profile_id"] for r in rows})):
+        query = sa.select(journey_runs).where(journey_runs.c.journey == journey, journey_runs.c.profile_id.in_(chunk))
+        out.extend(Run.of(r) for r in conn.execute(query) if (r.profile_id, r.entry_key) in keys)
+    fresh = {r.id for r in out}
+    seen = set(conn.execute(sa.select(journey_steps.c.run_id).where(
+        journey_steps.c.run_id.in_(list(fresh)), journey_steps.c.outcome == "entered")).scalars()) if fresh else set()
+    new = [r for r in out if r.id not in seen]
+    if new:
+        conn.execute(journey_steps.insert(), [{"run_id": r.id, "journey": r.journey, "version": r.version,
+                                              "node": r.node, "at": r.entered_at, "outcome": "entered",
+                                              "detail": None} for r in new])
+    return new
+
+
+def count_runs(conn: Connection, journey: str, status: str) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(journey_runs)
+                            .where(journey_runs.c.journey == journey, journey_runs.c.status == status)).scalar() or 0)
+
+
+def next_due(store: StateStore, journeys: Sequence[str] | None = None) -> datetime | None:
+    """The earliest due time of a waiting run (of *journeys*)."""
+    query = sa.select(sa.func.min(journey_runs.c.due_at)).where(journey_runs.c.status == "waiting")
+    if journeys is not None:
+        query = query.where(journey_runs.c.journey.in_(list(journeys)))
+    with store.engine.connect() as conn:
+        return _utc(conn.execute(query).scalar())
+
+
+# -- outbox -------------------------------------------------------------------------------
+def claim_outbox(store: StateStore, worker: str, now: datetime, *, limit: int, lease: timedelta,
+                 journeys: Sequence[str] | None = None) -> list[OutboxRow]:
+    """Lease up to *limit* pending effects whose next attempt is due at *now*."""
+    wall = clock.now()
+    cond = [outbox.c.status == "pending", outbox.c.next_attempt_at <= as_utc(now),
+            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < wall)]
+    if journeys is not None:
+        cond.append(outbox.c.journey.in_(list(journeys)))
+    query = sa.select(outbox).where(*cond).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+    with store.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = [OutboxRow.of(r) for r in conn.execute(query)]
+        for chunk in _chunks([r.id for r in rows]):
+            conn.execute(outbox.update().where(outbox.c.id.in_(chunk))
+                         .values(lease_owner=worker, lease_until=wall + lease))
+    return rows
+
+
+def finish_outbox(store: StateStore, worker: str, outcomes: list[dict[str, Any]]) -> None:
+    """Record delivery outcomes: ``{id, status, attempts, next_attempt_at, finished_at, provider_id, error,
+    payload}`` each (releasing the lease)."""
+    if not outcomes:
+        return
+    with store.begin() as conn:
+        conn.execute(
+            outbox.update().where(outbox.c.id == sa.bindparam("_id"), outbox.c.lease_owner == worker).values(
+                status=sa.bindparam("_status"), attempts=sa.bindparam("_attempts"),
+                next_attempt_at=sa.bindparam("_next"), finished_at=sa.bindparam("_finished"),
+                provider_id=sa.bindparam("_provider"), error=sa.bindparam("_error"),
+                payload=sa.bindparam("_payload"), lease_owner=None, lease_until=None),
+            [{"_id": o["id"], "_status": o["status"], "_attempts": o["attempts"], "_next": o["next_attempt_at"],
+              "_finished": o.get("finished_at"), "_provider": o.get("provider_id"), "_error": o.get("error"),
+              "_payload": o["payload"]} for o in outcomes])
+
+
+def next_attempt(store: StateStore, journeys: Sequence[str] | None = None) -> datetime | None:
+    query = sa.select(sa.func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "pending")
+    if journeys is not None:
+        query = query.where(outbox.c.journey.in_(list(journeys)))
+    with store.engine.connect() as conn:
+        return _utc(conn.execute(query).scalar())
