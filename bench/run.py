@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
     lc.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
     lc.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    jr = suites.add_parser("journeys", help="journey step transitions/s on SQLite and PostgreSQL vs a Mautic-style "
+                                            "runner; messages/s to a local SMTP sink")
+    jr.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the project")
+    jr.add_argument("--entering", type=int, default=200_000, help="profiles entering the journey")
+    jr.add_argument("--baseline-sample", type=int, default=20_000, help="runs the Mautic-style side advances")
+    jr.add_argument("--messages", type=int, default=5_000, help="messages sent to the SMTP sink")
+    jr.add_argument("--seed", type=int, default=0, help="(names the results file)")
+    jr.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
+    jr.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     cs = suites.add_parser("clusters", help="the k-means clusters model end to end vs pandas + scikit-learn")
     cs.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the synthetic shop")
     cs.add_argument("--rows", type=int, default=1_000_000, help="rows of the planted matrix (0: skip it)")
@@ -540,8 +549,26 @@ def run_clusters(args: argparse.Namespace) -> int:
     return 0 if all(data["checks"].values()) else 1
 
 
+def run_journeys_bench(args: argparse.Namespace) -> int:
+    from bench.journeys import JourneysOptions, render, run_journeys_suite
+
+    opts = JourneysOptions(profiles=args.profiles, entering=args.entering, seed=args.seed, out=args.out.resolve(),
+                           baseline_sample=args.baseline_sample, messages=args.messages, docs=not args.no_docs)
+    with console.status("journeys") as status:
+        def report(stage: str) -> None:
+            status.update(stage)
+            if not console.is_terminal:
+                console.log(stage)
+
+        data = run_journeys_suite(opts, report)
+    console.print(render([data]))
+    return 0 if data["messages"]["sink_received"] == data["messages"]["messages"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "journeys":
+        return run_journeys_bench(args)
     if args.suite == "identity":
         return run_identity(args)
     if args.suite == "tags":

@@ -151,3 +151,29 @@ def test_manual_enrolment_and_pause_stop(shop, files):
     assert by == {("p4", "welcome"): "skipped", ("p6", "welcome"): "sent"}  # p4 has no e-mail
     set_status(shop, "welcome_pro", "stop")
     assert {r["exit_reason"] for r in _runs(shop).values()} == {"stopped"}
+
+
+def test_branches_by_sql_and_by_the_one_profile_evaluator_give_the_same_runs(tmp_path):
+    import segflow
+    from segflow.journeys.engine import EngineOptions
+
+    from .conftest import load_shop
+
+    journey = WELCOME.replace("where: {plan: {eq: pro}}", "where: {plan: {in: [pro, free]}}").replace(
+        "      - when: {event: coupon_used, within: journey}",
+        "      - when: {any: [{event: coupon_used, within: journey}, {attr: city, eq: Beijing}]}")
+    outcomes = []
+    for below in (0, 10**6):
+        ws = segflow.init(tmp_path / f"p{below}", default_phone_country="CN")
+        load_shop(ws, tmp_path / f"data{below}")
+        for rel, text in {**TEMPLATES, "journeys/welcome_pro.yaml": journey}.items():
+            (ws.root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ws.root / rel).write_text(text, encoding="utf-8")
+        apply(ws, as_of=T0)
+        for day in range(1, 9):
+            run_journeys(ws, now=T0 + timedelta(days=day), worker="w", options=EngineOptions(evaluate_below=below))
+        outcomes.append(({(o["profile_id"], o["node"], o["status"]) for o in _outbox(ws)},
+                         {(r["profile_id"], r["node"], r["status"]) for r in _runs(ws).values()}))
+        ws.close()
+    assert outcomes[0] == outcomes[1]
+    assert ("p6", "remind", "sent") not in outcomes[0][0]  # Beijing: the branch's second case

@@ -93,6 +93,8 @@ class EngineOptions:
     late_entries: bool = True
     #: Deliver the outbox in this call.
     deliver: bool = True
+    #: Rules for fewer runs than this are evaluated profile by profile (see JourneyRules).
+    evaluate_below: int = 0
 
 
 @dataclass
@@ -131,7 +133,7 @@ class Engine:
         self.now: datetime = utc(now)
         self.worker = worker
         self.options = options or EngineOptions()
-        self.rules = JourneyRules(ctx)
+        self.rules = JourneyRules(ctx, evaluate_below=self.options.evaluate_below)
         self.report = EngineReport(now=self.now)
         all_states = store.states(ctx.state)
         self.states = {n: s for n, s in all_states.items() if names is None or n in names}
@@ -159,6 +161,7 @@ class Engine:
 
     # -- the call -------------------------------------------------------------------------
     def run(self) -> EngineReport:
+        self.follow_merges()
         for name in self.active:
             try:
                 self.take_entries(name)
@@ -172,6 +175,20 @@ class Engine:
 
             deliver(self)
         return self.report
+
+    def follow_merges(self) -> None:
+        """Runs of merged records move to their person; a person's second run exits (``merged``)."""
+        from segflow.journeys.identity import follow_merges, latest_identity_run
+
+        latest = latest_identity_run(self.ctx)
+        if latest is None:
+            return
+        for name, state in sorted(self.states.items()):
+            if state.status in ("active", "paused") and (state.identity_seen or 0) < latest:
+                try:
+                    follow_merges(self.ctx, state, latest, self.now)
+                except Exception as exc:
+                    self.report.errors.append(f"journey {name}: following merges: {_line(exc)}")
 
     # -- entries ----------------------------------------------------------------------
     def take_entries(self, name: str) -> None:

@@ -40,8 +40,14 @@ def _batch_table(runs: Sequence[Run]) -> Any:
 
 
 class JourneyRules:
-    def __init__(self, ctx: ProjectContext) -> None:
+    """*evaluate_below*: a batch of fewer runs is answered by the one-profile evaluator
+    (:func:`segflow.rules.evaluate.evaluate` over each profile's data) instead of SQL; both
+    give the same answer (``tests/journeys/test_engine.py``). On DuckDB fetching a profile's
+    data scans each table, so SQL is the cheaper way even for one run: the default is 0."""
+
+    def __init__(self, ctx: ProjectContext, *, evaluate_below: int = 0) -> None:
         self.ctx = ctx
+        self.evaluate_below = evaluate_below
         self._context: Any = None
         self._trees: dict[str, Any] = {}
 
@@ -66,12 +72,24 @@ class JourneyRules:
         """The ids of the *runs* whose profile *rule* matches as of *at*."""
         if not runs:
             return set()
+        if len(runs) < self.evaluate_below:
+            return self._evaluated(rule, runs, at)
         from segflow.rules.project import compile_batch_in
 
         sql = compile_batch_in(self.ctx, self.tree(rule), as_of=at, batch_table=BATCH_TABLE)
         wh = self.ctx.warehouse
         with wh.registered(BATCH_TABLE, _batch_table(runs)):
             return {int(r[0]) for r in wh.rows(sql)}
+
+    def _evaluated(self, rule: Any, runs: Sequence[Run], at: datetime) -> set[int]:
+        from segflow.rules.evaluate import evaluate
+        from segflow.rules.profile_data import fetch_profiles_data
+
+        tree = self.tree(rule)
+        data = fetch_profiles_data(self.ctx.warehouse, sorted({r.profile_id for r in runs}))
+        return {r.id for r in runs if r.profile_id in data and evaluate(
+            tree, data[r.profile_id], as_of=at, timezone=self.ctx.config.timezone, journey_since=r.entered_at,
+            node_since=r.node_at)}
 
     def event_filter(self, match: EventMatch, at: datetime, alias: str = "e") -> str:
         """SQL over the events table aliased *alias*: the event's name and its ``where`` filters."""

@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -53,6 +54,7 @@ class JourneyState:
     entries_from: datetime
     entry_cursor: datetime | None
     seq_cursor: int | None
+    identity_seen: int | None = None
 
 
 @dataclass
@@ -123,19 +125,46 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i:i + size]
 
 
-def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT *rows*, skipping those a unique key already holds (``ON CONFLICT DO NOTHING``)."""
+_TEMP = iter(range(1, 1 << 62))
+
+
+def _pg_temp(conn: Connection, table: sa.Table, columns: list[str], rows: Iterable[Sequence[Any]]) -> str:
+    """COPY *rows* (values of *columns*, typed as in *table*) into a temporary table dropped at commit;
+    its name. PostgreSQL only: COPY is the fast way in, a statement per batch instead of per row."""
+    name = f"_segflow_batch_{next(_TEMP)}"
+    raw = conn.connection.driver_connection
+    types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=conn.dialect)}' for c in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(f"CREATE TEMP TABLE {name} ({types}) ON COMMIT DROP")
+        with cur.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    return name
+
+
+def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, ignore_conflicts: bool = False
+                ) -> None:
+    """INSERT *rows* (dicts with the same keys): COPY and one INSERT ... SELECT on PostgreSQL, the
+    driver's ``executemany`` on SQLite (in-process, fast); with *ignore_conflicts*, rows a
+    unique key already holds are skipped (``ON CONFLICT DO NOTHING``)."""
     if not rows:
         return
     name = conn.dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+        columns = list(rows[0])
+        temp = _pg_temp(conn, table, columns, ([r[c] for c in columns] for r in rows))
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM {temp}{conflict}')
     elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+        # The driver's executemany with the values as SQLAlchemy would store them (its per-row
+        # parameter processing is most of the time otherwise).
+        columns = list(rows[0])
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+        conn.exec_driver_sql(f'{verb} INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})',
+                             [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
     else:  # pragma: no cover - the two stores segflow supports
         for row in rows:
             try:
@@ -143,6 +172,22 @@ def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict[str, Any]
                     conn.execute(table.insert(), [row])
             except sa.exc.IntegrityError:
                 pass
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as SQLAlchemy's SQLite types store it: times as UTC ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return _sqlite_time(value) if isinstance(value, datetime) else value
+
+
+@lru_cache(maxsize=8192)
+def _sqlite_time(value: datetime) -> str:
+    """(A batch's times are mostly the same few: each is formatted once.)"""
+    return utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def insert_ignoring(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT *rows*, skipping those a unique key already holds."""
+    bulk_insert(conn, table, rows, ignore_conflicts=True)
 
 
 # -- journey states -----------------------------------------------------------------------
@@ -154,7 +199,7 @@ def states(store: StateStore, conn: Connection | None = None) -> dict[str, Journ
         for r in c.execute(query):
             m = r._mapping
             out[m["journey"]] = JourneyState(m["journey"], m["status"], m["version"], utc(m["entries_from"]),
-                                             _utc(m["entry_cursor"]), m["seq_cursor"])
+                                             _utc(m["entry_cursor"]), m["seq_cursor"], m["identity_seen"])
         return out
 
     if conn is not None:
@@ -194,15 +239,15 @@ def claim_due(store: StateStore, worker: str, now: datetime, *, limit: int, leas
             sa.or_(journey_runs.c.lease_until.is_(None), journey_runs.c.lease_until < wall)]
     if journeys is not None:
         cond.append(journey_runs.c.journey.in_(list(journeys)))
-    query = sa.select(journey_runs).where(*cond).order_by(journey_runs.c.due_at, journey_runs.c.id).limit(limit)
+    due = sa.select(journey_runs.c.id).where(*cond).order_by(journey_runs.c.due_at, journey_runs.c.id).limit(limit)
     with store.begin() as conn:
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        runs = [Run.of(r) for r in conn.execute(query)]
-        for chunk in _chunks([r.id for r in runs]):
-            conn.execute(journey_runs.update().where(journey_runs.c.id.in_(chunk))
-                         .values(lease_owner=worker, lease_until=wall + lease))
-    return runs
+            due = due.with_for_update(skip_locked=True)
+        # One statement: lease the due runs and read them back (UPDATE ... RETURNING).
+        claimed = conn.execute(journey_runs.update().where(journey_runs.c.id.in_(due.scalar_subquery()))
+                               .values(lease_owner=worker, lease_until=wall + lease)
+                               .returning(*journey_runs.c)).fetchall()
+    return sorted((Run.of(r) for r in claimed), key=lambda r: (r.due_at or wall, r.id))
 
 
 class LeaseLost(Exception):
@@ -217,27 +262,41 @@ def save_batch(store: StateStore, worker: str, runs: Sequence[Run], steps: list[
     ids = [r.id for r in runs]
     with store.begin() as conn:
         held = 0
-        for chunk in _chunks(ids):  # takes the write lock (SQLite) / the row locks (PostgreSQL) first
-            held += conn.execute(journey_runs.update()
-                                 .where(journey_runs.c.id.in_(chunk), journey_runs.c.lease_owner == worker)
-                                 .values(lease_until=journey_runs.c.lease_until)).rowcount
+        for chunk in _chunks(ids):  # PostgreSQL: row locks first (SQLite: a writer that came between fails the write)
+            query = sa.select(journey_runs.c.id).where(journey_runs.c.id.in_(chunk),
+                                                       journey_runs.c.lease_owner == worker)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            held += len(conn.execute(query).fetchall())
         if held != len(ids):
             raise LeaseLost(f"{len(ids) - held} of {len(ids)} runs are no longer leased to {worker}")
-        if runs:
-            conn.execute(
-                journey_runs.update().where(journey_runs.c.id == sa.bindparam("_id")).values(
-                    version=sa.bindparam("_version"), status=sa.bindparam("_status"), node=sa.bindparam("_node"),
-                    due_at=sa.bindparam("_due_at"), node_at=sa.bindparam("_node_at"),
-                    variant=sa.bindparam("_variant"), converted_at=sa.bindparam("_converted_at"),
-                    exit_reason=sa.bindparam("_exit_reason"), finished_at=sa.bindparam("_finished_at"),
-                    lease_owner=None, lease_until=None),
-                [{"_id": r.id, "_version": r.version, "_status": r.status, "_node": r.node,
-                  "_due_at": _store_time(r.due_at), "_node_at": _store_time(r.node_at), "_variant": r.variant,
-                  "_converted_at": _store_time(r.converted_at), "_exit_reason": r.exit_reason,
-                  "_finished_at": _store_time(r.finished_at)} for r in runs])
-        if steps:
-            conn.execute(journey_steps.insert(), steps)
+        _update_runs(conn, runs)
+        bulk_insert(conn, journey_steps, steps)
         insert_ignoring(conn, outbox, effects)
+
+
+_RUN_FIELDS = ("version", "status", "node", "due_at", "node_at", "variant", "converted_at", "exit_reason",
+               "finished_at")
+
+
+def _update_runs(conn: Connection, runs: Sequence[Run]) -> None:
+    """Write every run's new state and drop its lease: on PostgreSQL one ``UPDATE ... FROM`` a
+    COPY-filled batch table, on SQLite the driver's ``executemany``."""
+    if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - the two stores segflow supports
+        raise NotImplementedError(conn.dialect.name)
+    if not runs:
+        return
+    rows = [(r.id, r.version, r.status, r.node, _store_time(r.due_at), _store_time(r.node_at), r.variant,
+             _store_time(r.converted_at), r.exit_reason, _store_time(r.finished_at)) for r in runs]
+    if conn.dialect.name == "postgresql":
+        temp = _pg_temp(conn, journey_runs, ["id", *_RUN_FIELDS], rows)
+        sets = ", ".join(f'"{f}" = v."{f}"' for f in _RUN_FIELDS)
+        conn.exec_driver_sql(f"UPDATE journey_runs SET {sets}, lease_owner = NULL, lease_until = NULL "
+                             f"FROM {temp} AS v WHERE journey_runs.id = v.id")
+        return
+    sets = ", ".join(f'"{f}" = ?' for f in _RUN_FIELDS)
+    conn.exec_driver_sql(f"UPDATE journey_runs SET {sets}, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                         [tuple(_sqlite_value(v) for v in (*row[1:], row[0])) for row in rows])
 
 
 def release(store: StateStore, worker: str, runs: Sequence[Run]) -> None:

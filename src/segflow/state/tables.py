@@ -194,6 +194,8 @@ journey_states = Table(
     Column("entry_cursor", DateTime(timezone=True)),
     #: The highest load id (events) or refresh run id (segment changes) the entry scan has taken in.
     Column("seq_cursor", BigInteger),
+    #: The last identity resolution run whose merges this journey's runs were brought in line with.
+    Column("identity_seen", BigInteger),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("journey", name="uq_journey_states_journey"),
 )

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("entries_from", TZ, nullable=False),
         sa.Column("entry_cursor", TZ),
         sa.Column("seq_cursor", sa.BigInteger),
+        sa.Column("identity_seen", sa.BigInteger),
         sa.Column("updated_at", TZ, nullable=False),
         sa.UniqueConstraint("journey", name="uq_journey_states_journey"),
     )

@@ -1,0 +1,64 @@
+"""Identity and journeys: a merge that gives one person two runs keeps the first and ends the other."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+import segflow
+from segflow.definitions.plan import apply
+from segflow.identity.persons import person_of
+from segflow.identity.resolve import resolve_identities
+from segflow.journeys.engine import enroll, run_journeys
+from segflow.state.tables import journey_runs
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+JOURNEY = """
+entry: {manual: {}}
+start: note
+nodes:
+  note:
+    send: {channel: file, template: note}
+    next: later
+  later:
+    wait: 2d
+    next: done
+  done:
+    exit: {}
+"""
+
+
+def test_a_merge_keeps_the_run_that_entered_first_and_ends_the_other(tmp_path):
+    ws = segflow.init(tmp_path / "p")
+    people = tmp_path / "profiles.csv"
+    people.write_text("profile_id,email,created_at\nshop_1,ann@shop.cn,2025-01-01T00:00:00Z\n"
+                      "app_1,ANN@shop.cn,2025-06-01T00:00:00Z\nshop_2,bo@shop.cn,2025-01-01T00:00:00Z\n",
+                      encoding="utf-8")
+    ws.load("profiles", [people])
+    (ws.root / "templates").mkdir()
+    (ws.root / "templates" / "note.yaml").write_text("channel: file\ntext: hello\n", encoding="utf-8")
+    (ws.root / "journeys").mkdir(exist_ok=True)
+    (ws.root / "journeys" / "note.yaml").write_text(JOURNEY, encoding="utf-8")
+    apply(ws, as_of=T0)
+    assert enroll(ws, "note", ["app_1"], at=T0) == 1
+    assert enroll(ws, "note", ["shop_1", "shop_2"], at=T0 + timedelta(hours=1)) == 2
+    run_journeys(ws, now=T0 + timedelta(hours=2), worker="w")
+    resolve_identities(ws)
+    person = person_of(ws.warehouse, "shop_1")
+    assert person == person_of(ws.warehouse, "app_1")
+    report = run_journeys(ws, now=T0 + timedelta(hours=3), worker="w")
+    assert report.errors == []
+    with ws.state.engine.connect() as conn:
+        runs = {r.id: r for r in conn.execute(sa.select(journey_runs).order_by(journey_runs.c.id))}
+    first, second, other = runs.values()  # app_1 entered first, then shop_1 and shop_2
+    assert (first.profile_id, first.status) == (person, "waiting")
+    assert (second.status, second.exit_reason) == ("exited", "merged")
+    assert (other.profile_id, other.status) == ("shop_2", "waiting")
+    # the run that continues goes on to the end
+    run_journeys(ws, now=T0 + timedelta(days=3), worker="w")
+    with ws.state.engine.connect() as conn:
+        done = conn.execute(sa.select(journey_runs.c.status).where(journey_runs.c.id == first.id)).scalar()
+    assert done == "done"
+    ws.close()
