@@ -203,11 +203,11 @@ class Engine:
                           seq=state.seq_cursor, use_seq=self.options.late_entries)
         with self.ctx.state.begin() as conn:
             rows = self.entry_rows(conn, name, [(c.profile_id, c.key, c.at) for c in scan.candidates])
-            new = store.insert_runs(conn, rows)
+            entered = store.insert_runs(conn, rows)
             cursor = max(self.now, after)
             store.put_state(conn, name, entry_cursor=cursor, seq_cursor=scan.seq)
         state.entry_cursor, state.seq_cursor = cursor, scan.seq
-        self.report.entered += len(new)
+        self.report.entered += entered
 
     def entry_rows(self, conn: Any, name: str, entries: Sequence[tuple[str, str, datetime]]) -> list[dict[str, Any]]:
         """New runs for *entries* ``(profile, key, at)`` under the journey's re-entry policy,
@@ -261,9 +261,9 @@ class Engine:
                 return
             ids = list(conn.execute(sa.select(t.c.id).where(t.c.journey == name, t.c.status == "queued")
                                     .order_by(t.c.entered_at, t.c.id).limit(room)).scalars())
-            if ids:
-                conn.execute(t.update().where(t.c.id.in_(ids)).values(status="waiting", due_at=self.now,
-                                                                      node_at=self.now))
+            for i in range(0, len(ids), store.CHUNK):
+                conn.execute(t.update().where(t.c.id.in_(ids[i:i + store.CHUNK])).values(
+                    status="waiting", due_at=self.now, node_at=self.now))
 
     def wake(self, name: str) -> None:
         """Runs waiting for an event that has come are due now."""
@@ -626,6 +626,6 @@ def enroll(ctx: ProjectContext, name: str, profile_ids: Sequence[str], *, at: da
     key = f"m:{when.isoformat()}"
     with ctx.state.begin() as conn:
         rows = eng.entry_rows(conn, name, [(p, key, when) for p in dict.fromkeys(people)])
-        return len(store.insert_runs(conn, rows))
+        return store.insert_runs(conn, rows)
 
 

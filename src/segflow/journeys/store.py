@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -163,8 +164,13 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *
         columns = list(rows[0])
         quoted = ", ".join(f'"{c}"' for c in columns)
         verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+        times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.DateTime)]
+        pick = itemgetter(*columns)
+        data: list[Any] = [pick(r) for r in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
+        if times:
+            data = [tuple(_sqlite_value(v) if i in times else v for i, v in enumerate(row)) for row in data]
         conn.exec_driver_sql(f'{verb} INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})',
-                             [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
+                             data)
     else:  # pragma: no cover - the two stores segflow supports
         for row in rows:
             try:
@@ -312,27 +318,30 @@ def _store_time(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
-def insert_runs(conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
-    """Insert new runs (a run whose entry key the profile already has is skipped) and return
-    those written, with their ids; each gets an ``entered`` step."""
+def insert_runs(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert new runs (one whose entry key the profile already has is left out), each with an
+    ``entered`` step; returns how many were written. Set-based: a query per few thousand profiles,
+    one bulk insert, and the steps written by one ``INSERT ... SELECT``. (Two workers entering the
+    same journey at once: the second one's transaction fails on the unique keys and is redone on its
+    next call.)"""
     if not rows:
-        return []
-    insert_ignoring(conn, journey_runs, rows)
+        return 0
     journey = rows[0]["journey"]
-    keys = {(r["profile_id"], r["entry_key"]) for r in rows}
-    out: list[Run] = []
+    have: set[tuple[str, str]] = set()
     for chunk in _chunks(sorted({r["profile_id"] for r in rows})):
-        query = sa.select(journey_runs).where(journey_runs.c.journey == journey, journey_runs.c.profile_id.in_(chunk))
-        out.extend(Run.of(r) for r in conn.execute(query) if (r.profile_id, r.entry_key) in keys)
-    fresh = {r.id for r in out}
-    seen = set(conn.execute(sa.select(journey_steps.c.run_id).where(
-        journey_steps.c.run_id.in_(list(fresh)), journey_steps.c.outcome == "entered")).scalars()) if fresh else set()
-    new = [r for r in out if r.id not in seen]
-    if new:
-        conn.execute(journey_steps.insert(), [{"run_id": r.id, "journey": r.journey, "version": r.version,
-                                              "node": r.node, "at": r.entered_at, "outcome": "entered",
-                                              "detail": None} for r in new])
-    return new
+        have |= {(p, k) for p, k in conn.execute(sa.select(journey_runs.c.profile_id, journey_runs.c.entry_key)
+                                                 .where(journey_runs.c.journey == journey,
+                                                        journey_runs.c.profile_id.in_(chunk)))}
+    fresh = [r for r in rows if (r["profile_id"], r["entry_key"]) not in have]
+    if not fresh:
+        return 0
+    last = conn.execute(sa.select(sa.func.coalesce(sa.func.max(journey_runs.c.id), 0))).scalar()
+    bulk_insert(conn, journey_runs, fresh)
+    new = sa.select(journey_runs.c.id, journey_runs.c.journey, journey_runs.c.version, journey_runs.c.node,
+                    journey_runs.c.entered_at, sa.literal("entered")).where(
+        journey_runs.c.journey == journey, journey_runs.c.id > last)
+    conn.execute(journey_steps.insert().from_select(["run_id", "journey", "version", "node", "at", "outcome"], new))
+    return len(fresh)
 
 
 def count_runs(conn: Connection, journey: str, status: str) -> int:

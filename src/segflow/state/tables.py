@@ -231,7 +231,7 @@ journey_runs = Table(
     UniqueConstraint("journey", "profile_id", "entry_key", name="uq_journey_runs_entry"),
 )
 
-Index("ix_journey_runs_due", journey_runs.c.status, journey_runs.c.due_at)
+Index("ix_journey_runs_due", journey_runs.c.status, journey_runs.c.due_at, journey_runs.c.id)
 Index("ix_journey_runs_journey_node", journey_runs.c.journey, journey_runs.c.node)
 
 #: Every node a run passed, with its time and outcome (the run's history; stats count these).
@@ -283,5 +283,5 @@ outbox = Table(
     UniqueConstraint("key", name="uq_outbox_key"),
 )
 
-Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at, outbox.c.id)
 Index("ix_outbox_journey_node", outbox.c.journey, outbox.c.node)

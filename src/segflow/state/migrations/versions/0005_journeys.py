@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("journey", "profile_id", "occurrence", name="uq_journey_runs_occurrence"),
         sa.UniqueConstraint("journey", "profile_id", "entry_key", name="uq_journey_runs_entry"),
     )
-    op.create_index("ix_journey_runs_due", "journey_runs", ["status", "due_at"])
+    op.create_index("ix_journey_runs_due", "journey_runs", ["status", "due_at", "id"])
     op.create_index("ix_journey_runs_journey_node", "journey_runs", ["journey", "node"])
     op.create_table(
         "journey_steps",
@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("lease_until", TZ),
         sa.UniqueConstraint("key", name="uq_outbox_key"),
     )
-    op.create_index("ix_outbox_due", "outbox", ["status", "next_attempt_at"])
+    op.create_index("ix_outbox_due", "outbox", ["status", "next_attempt_at", "id"])
     op.create_index("ix_outbox_journey_node", "outbox", ["journey", "node"])
 
 
