@@ -299,11 +299,21 @@ class Engine:
         active = self.active
         if not active:
             return
+        if self.ctx.state.engine.dialect.name == "postgresql":
+            self._advance_locked(active)
+            return
+        after: tuple[datetime, int] | None = None
+        restarted = False
         while True:
             runs = store.claim_due(self.ctx.state, self.worker, self.now, limit=self.options.batch,
-                                   lease=self.options.lease, journeys=active)
+                                   lease=self.options.lease, journeys=active, after=after)
             if not runs:
-                return
+                if after is None or restarted:
+                    return
+                after, restarted = None, True  # once more from the start: runs another worker let go meanwhile
+                continue
+            last = runs[-1]
+            after = (last.due_at or self.now, last.id)
             try:
                 steps, effects = self.process(runs)
                 store.save_batch(self.ctx.state, self.worker, runs, steps, effects)
@@ -313,6 +323,22 @@ class Engine:
             except BaseException:
                 store.release(self.ctx.state, self.worker, runs)
                 raise
+            self.report.steps += len(steps)
+            self.report.effects += len(effects)
+
+    def _advance_locked(self, active: list[str]) -> None:
+        """PostgreSQL: each batch locked, processed and written in one transaction (row locks as the
+        lease, :func:`~segflow.journeys.store.claim_locked`): no lease rows to write and check."""
+        after: tuple[datetime, int] | None = None
+        while True:
+            with self.ctx.state.begin() as conn:
+                runs = store.claim_locked(conn, self.now, limit=self.options.batch, journeys=active, after=after)
+                if not runs:
+                    return
+                last = runs[-1]
+                after = (last.due_at or self.now, last.id)  # before processing changes its due time
+                steps, effects = self.process(runs)
+                store.write_batch(conn, runs, steps, effects)
             self.report.steps += len(steps)
             self.report.effects += len(effects)
 

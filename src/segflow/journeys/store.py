@@ -238,11 +238,17 @@ def existing_runs(conn: Connection, journey: str, profile_ids: Sequence[str]) ->
 
 
 def claim_due(store: StateStore, worker: str, now: datetime, *, limit: int, lease: timedelta,
-              journeys: Sequence[str] | None = None) -> list[Run]:
-    """Lease up to *limit* waiting runs due at *now* (earliest first) that no live lease holds."""
+              journeys: Sequence[str] | None = None, after: tuple[datetime, int] | None = None) -> list[Run]:
+    """Lease up to *limit* waiting runs due at *now* (earliest first) that no live lease holds; with
+    *after* (the last claimed run's due time and id), only runs after it in that order — so the
+    claims of one call walk the index once instead of stepping over the rows earlier claims changed
+    (on PostgreSQL their old versions stay in the index until vacuumed)."""
     wall = clock.now()
     cond = [journey_runs.c.status == "waiting", journey_runs.c.due_at <= as_utc(now),
             sa.or_(journey_runs.c.lease_until.is_(None), journey_runs.c.lease_until < wall)]
+    if after is not None:
+        cond.append(sa.tuple_(journey_runs.c.due_at, journey_runs.c.id) > sa.tuple_(
+            sa.literal(utc(after[0]), journey_runs.c.due_at.type), sa.literal(after[1])))
     if journeys is not None:
         cond.append(journey_runs.c.journey.in_(list(journeys)))
     due = sa.select(journey_runs.c.id).where(*cond).order_by(journey_runs.c.due_at, journey_runs.c.id).limit(limit)
@@ -260,8 +266,33 @@ class LeaseLost(Exception):
     """Another worker took these runs after this worker's lease ran out: the batch is dropped."""
 
 
+def claim_locked(conn: Connection, now: datetime, *, limit: int, journeys: Sequence[str] | None = None,
+                 after: tuple[datetime, int] | None = None) -> list[Run]:
+    """PostgreSQL: lock up to *limit* due runs in the caller's transaction (``FOR UPDATE SKIP LOCKED``,
+    the same order and *after* as :func:`claim_due`). The row locks are the lease: the batch is
+    processed and saved (:func:`write_batch`) in that transaction, another worker skips the rows
+    meanwhile, and a worker that dies lets go of them with its connection."""
+    cond = [journey_runs.c.status == "waiting", journey_runs.c.due_at <= as_utc(now)]
+    if journeys is not None:
+        cond.append(journey_runs.c.journey.in_(list(journeys)))
+    if after is not None:
+        cond.append(sa.tuple_(journey_runs.c.due_at, journey_runs.c.id) > sa.tuple_(
+            sa.literal(utc(after[0]), journey_runs.c.due_at.type), sa.literal(after[1])))
+    query = (sa.select(journey_runs).where(*cond).order_by(journey_runs.c.due_at, journey_runs.c.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    return [Run.of(r) for r in conn.execute(query)]
+
+
+def write_batch(conn: Connection, runs: Sequence[Run], steps: list[dict[str, Any]],
+                effects: list[dict[str, Any]]) -> None:
+    """A processed batch's writes in the caller's transaction: the runs' new state, steps, effects."""
+    _update_runs(conn, runs)
+    bulk_insert(conn, journey_steps, steps)
+    insert_ignoring(conn, outbox, effects)
+
+
 def save_batch(store: StateStore, worker: str, runs: Sequence[Run], steps: list[dict[str, Any]],
-               effects: list[dict[str, Any]], *, new_runs: Sequence[Run] = ()) -> None:
+               effects: list[dict[str, Any]]) -> None:
     """Write a processed batch in one transaction: every run's new state (releasing its lease),
     its steps and its effects. Raises :class:`LeaseLost` (nothing written) when a run of the
     batch is no longer leased to *worker*."""
@@ -276,9 +307,7 @@ def save_batch(store: StateStore, worker: str, runs: Sequence[Run], steps: list[
             held += len(conn.execute(query).fetchall())
         if held != len(ids):
             raise LeaseLost(f"{len(ids) - held} of {len(ids)} runs are no longer leased to {worker}")
-        _update_runs(conn, runs)
-        bulk_insert(conn, journey_steps, steps)
-        insert_ignoring(conn, outbox, effects)
+        write_batch(conn, runs, steps, effects)
 
 
 _RUN_FIELDS = ("version", "status", "node", "due_at", "node_at", "variant", "converted_at", "exit_reason",
