@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Server, free_port
+from smtp_sink import Server, free_port
 
 from segflow.channels import OutMessage, message_id
 from segflow.channels.email import EmailChannel, classify_reply

@@ -110,7 +110,7 @@ nodes:
 
 
 def test_a_failing_smtp_server_holds_up_no_other_journey_and_its_errors_show_in_stats(shop, files):
-    from conftest import free_port
+    from smtp_sink import free_port
 
     import segflow
 
