@@ -62,3 +62,31 @@ def test_a_merge_keeps_the_run_that_entered_first_and_ends_the_other(tmp_path):
         done = conn.execute(sa.select(journey_runs.c.status).where(journey_runs.c.id == first.id)).scalar()
     assert done == "done"
     ws.close()
+
+
+def test_a_split_keeps_the_run_with_the_id_it_carries(tmp_path):
+    from segflow.identity.resolve import undo_merge
+
+    ws = segflow.init(tmp_path / "p")
+    people = tmp_path / "profiles.csv"
+    people.write_text("profile_id,email,created_at\nshop_1,ann@shop.cn,2025-01-01T00:00:00Z\n"
+                      "app_1,ANN@shop.cn,2025-06-01T00:00:00Z\n", encoding="utf-8")
+    ws.load("profiles", [people])
+    (ws.root / "templates").mkdir()
+    (ws.root / "templates" / "note.yaml").write_text("channel: file\ntext: hello\n", encoding="utf-8")
+    (ws.root / "journeys").mkdir(exist_ok=True)
+    (ws.root / "journeys" / "note.yaml").write_text(JOURNEY, encoding="utf-8")
+    apply(ws, as_of=T0)
+    resolve_identities(ws)
+    person = person_of(ws.warehouse, "shop_1")
+    assert enroll(ws, "note", [person], at=T0) == 1
+    run_journeys(ws, now=T0 + timedelta(hours=1), worker="w")
+    split_off = "app_1" if person == "shop_1" else "shop_1"
+    undo_merge(ws, split_off)
+    assert person_of(ws.warehouse, split_off) == split_off
+    report = run_journeys(ws, now=T0 + timedelta(days=3), worker="w")
+    assert report.errors == []
+    with ws.state.engine.connect() as conn:
+        [run] = conn.execute(sa.select(journey_runs)).fetchall()
+    assert (run.profile_id, run.status) == (person, "done")  # the person keeps it; the record split off has none
+    ws.close()
