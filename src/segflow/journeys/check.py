@@ -385,11 +385,29 @@ def check_rules(c: _Check) -> None:
                               else f"{c.journey.file}: {path}: {w.message}")
 
 
+def check_webhooks(c: _Check) -> None:
+    """A webhook's body template compiles (Jinja2, the sandbox's syntax; the URL is checked when read)."""
+    import jinja2
+
+    from segflow.journeys.model import Webhook
+    from segflow.journeys.templates import _compiled
+
+    for node_id, node in c.journey.nodes.items():
+        body = node.body
+        if not isinstance(body, Webhook):
+            continue
+        if body.body:
+            try:
+                _compiled(body.body, False)
+            except jinja2.TemplateSyntaxError as exc:
+                c.fail(f"nodes.{node_id}.webhook.body", f"line {exc.lineno}: {exc.message}")
+
+
 #: The graph checks: they read the journey alone.
 GRAPH_CHECKS: tuple[Callable[[_Check], None], ...] = (check_targets, check_reachable, check_cycles, check_splits)
 #: Every check, in the order its problems are listed.
 CHECKS: tuple[Callable[[_Check], None], ...] = (*GRAPH_CHECKS, check_segments, check_tags, check_sends,
-                                                check_attributes, check_rules)
+                                                check_webhooks, check_attributes, check_rules)
 
 
 def check_journey_graph(journey: Journey) -> list[str]:
