@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from segflow.cli.common import ProjectOpt, fmt_time, num
 from segflow.cli.common import Shown as Format
@@ -61,7 +62,7 @@ def stats_table(stats: Any, title: str) -> None:
     for col in cols:
         table.add_column(col, justify="left" if col in ("node", "kind", "next") else "right", overflow="fold")
     for n in stats.nodes:
-        table.add_row(n.node + (f" ({n.label})" if n.label else ""), n.kind, ", ".join(n.targets) or "-",
+        table.add_row(escape(n.node + (f" ({n.label})" if n.label else "")), n.kind, escape(", ".join(n.targets) or "-"),
                       num(n.entered), num(n.waiting), num(n.passed), num(n.sent), num(n.failed), num(n.skipped),
                       num(n.ended), num(n.converted))
     out.print(table)
@@ -107,11 +108,14 @@ def journey_show(name: NameArg, project: ProjectOpt = None, fmt: FormatOpt = For
     if fmt is Format.json:
         _json({**info.to_dict(), "stats": stats.to_dict()})
         return
-    out.print(f"[bold]{info.name}[/bold] v{info.version} ({info.status}) — {info.description or 'no description'}")
-    out.print(f"entry: {info.entry}", highlight=False)
+    out.print(f"[bold]{escape(info.name)}[/bold] v{info.version} ({info.status}) — "
+              f"{escape(info.description or 'no description')}")
+    out.print(f"entry: {info.entry}", highlight=False, markup=False)
     for n in stats.nodes:
         arrow = " → " + ", ".join(n.targets) if n.targets else ""
-        out.print(f"  {n.node} [{n.kind}]{arrow}   reached {n.entered:,}, waiting {n.waiting:,}", highlight=False)
+        label = f" ({n.label})" if n.label else ""
+        out.print(f"  {n.node}{label} [{n.kind}]{arrow}   reached {n.entered:,}, waiting {n.waiting:,}",
+                  highlight=False, markup=False)
 
 
 @journey_app.command("simulate")

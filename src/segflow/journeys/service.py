@@ -104,15 +104,16 @@ class JourneyStats:
 
 
 def graph_order(journey: Journey) -> list[str]:
-    """The node ids from the start, breadth first (each node once), then any node no path reaches."""
+    """The node ids from the start, depth first along each node's targets in order (the main path
+    first: a branch's first case before its else), each once, then any node no path reaches."""
     order: list[str] = []
-    queue = [journey.start]
-    while queue:
-        node_id = queue.pop(0)
+    stack = [journey.start]
+    while stack:
+        node_id = stack.pop()
         if node_id in order or node_id not in journey.nodes:
             continue
         order.append(node_id)
-        queue.extend(journey.nodes[node_id].targets())
+        stack.extend(reversed(journey.nodes[node_id].targets()))
     return order + [n for n in journey.nodes if n not in order]
 
 
