@@ -30,18 +30,22 @@ nodes:
 """
 
 
-def test_a_merge_keeps_the_run_that_entered_first_and_ends_the_other(tmp_path):
+def _project(tmp_path, profiles: str):
+    """A project with *profiles* (rows of ``profile_id,email,created_at``) and the note journey applied."""
     ws = segflow.init(tmp_path / "p")
     people = tmp_path / "profiles.csv"
-    people.write_text("profile_id,email,created_at\nshop_1,ann@shop.cn,2025-01-01T00:00:00Z\n"
-                      "app_1,ANN@shop.cn,2025-06-01T00:00:00Z\nshop_2,bo@shop.cn,2025-01-01T00:00:00Z\n",
-                      encoding="utf-8")
+    people.write_text("profile_id,email,created_at\n" + profiles, encoding="utf-8")
     ws.load("profiles", [people])
-    (ws.root / "templates").mkdir()
-    (ws.root / "templates" / "note.yaml").write_text("channel: file\ntext: hello\n", encoding="utf-8")
-    (ws.root / "journeys").mkdir(exist_ok=True)
-    (ws.root / "journeys" / "note.yaml").write_text(JOURNEY, encoding="utf-8")
+    for rel, text in (("templates/note.yaml", "channel: file\ntext: hello\n"), ("journeys/note.yaml", JOURNEY)):
+        (ws.root / rel).parent.mkdir(exist_ok=True)
+        (ws.root / rel).write_text(text, encoding="utf-8")
     apply(ws, as_of=T0)
+    return ws
+
+
+def test_a_merge_keeps_the_run_that_entered_first_and_ends_the_other(tmp_path):
+    ws = _project(tmp_path, "shop_1,ann@shop.cn,2025-01-01T00:00:00Z\napp_1,ANN@shop.cn,2025-06-01T00:00:00Z\n"
+                            "shop_2,bo@shop.cn,2025-01-01T00:00:00Z\n")
     assert enroll(ws, "note", ["app_1"], at=T0) == 1
     assert enroll(ws, "note", ["shop_1", "shop_2"], at=T0 + timedelta(hours=1)) == 2
     run_journeys(ws, now=T0 + timedelta(hours=2), worker="w")
@@ -67,16 +71,7 @@ def test_a_merge_keeps_the_run_that_entered_first_and_ends_the_other(tmp_path):
 def test_a_split_keeps_the_run_with_the_id_it_carries(tmp_path):
     from segflow.identity.resolve import undo_merge
 
-    ws = segflow.init(tmp_path / "p")
-    people = tmp_path / "profiles.csv"
-    people.write_text("profile_id,email,created_at\nshop_1,ann@shop.cn,2025-01-01T00:00:00Z\n"
-                      "app_1,ANN@shop.cn,2025-06-01T00:00:00Z\n", encoding="utf-8")
-    ws.load("profiles", [people])
-    (ws.root / "templates").mkdir()
-    (ws.root / "templates" / "note.yaml").write_text("channel: file\ntext: hello\n", encoding="utf-8")
-    (ws.root / "journeys").mkdir(exist_ok=True)
-    (ws.root / "journeys" / "note.yaml").write_text(JOURNEY, encoding="utf-8")
-    apply(ws, as_of=T0)
+    ws = _project(tmp_path, "shop_1,ann@shop.cn,2025-01-01T00:00:00Z\napp_1,ANN@shop.cn,2025-06-01T00:00:00Z\n")
     resolve_identities(ws)
     person = person_of(ws.warehouse, "shop_1")
     assert enroll(ws, "note", [person], at=T0) == 1

@@ -220,7 +220,7 @@ def journeys_templates(
         return
     infos = list_examples()
     if fmt is Format.json:
-        _json([getattr(i, "to_dict", lambda i=i: i.__dict__)() for i in infos])
+        _json([i.to_dict() for i in infos])
         return
     from rich.table import Table
 
@@ -228,5 +228,5 @@ def journeys_templates(
     table.add_column("name")
     table.add_column("what")
     for i in infos:
-        table.add_row(i.name, getattr(i, "description", ""))
+        table.add_row(i.name, i.description)
     out.print(table)

@@ -628,7 +628,6 @@ def enroll(ctx: ProjectContext, name: str, profile_ids: Sequence[str], *, at: da
     """Enrol *profile_ids* in journey *name* now (any entry kind; the re-entry policy applies);
     returns how many runs started. Unknown ids are refused (IdentityError naming them)."""
     from segflow.errors import DefinitionError, IdentityError
-    from segflow.identity.persons import lookup
 
     when = at_or_now(at, ctx.clock)
     eng = engine or Engine(ctx, now=when, worker="enroll")
@@ -638,20 +637,33 @@ def enroll(ctx: ProjectContext, name: str, profile_ids: Sequence[str], *, at: da
     if state.status != "active":
         raise DefinitionError(f"journey {name!r} is {state.status}: start it before enrolling",
                               code="journey_not_active", path=name)
-    people: list[str] = []
-    unknown: list[str] = []
-    for pid in profile_ids:
-        person = lookup(ctx.warehouse, pid)
-        if person is None:
-            unknown.append(pid)
-        else:
-            people.append(person.id)
+    people = _persons(ctx, list(dict.fromkeys(profile_ids)))
+    unknown = [pid for pid in dict.fromkeys(profile_ids) if pid not in people]
     if unknown:
         raise IdentityError(f"unknown profile id(s): {', '.join(unknown[:5])}"
                             + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""), code="unknown_profile")
     key = f"m:{when.isoformat()}"
     with ctx.state.begin() as conn:
-        rows = eng.entry_rows(conn, name, [(p, key, when) for p in dict.fromkeys(people)])
+        rows = eng.entry_rows(conn, name, [(p, key, when) for p in dict.fromkeys(people.values())])
         return store.insert_runs(conn, rows)
+
+
+def _persons(ctx: ProjectContext, ids: list[str]) -> dict[str, str]:
+    """Each of *ids* that a profile answers to, with its person (a merged record's id: the person it
+    was merged into): one query for the whole list (:mod:`segflow.identity.persons`)."""
+    import pyarrow as pa
+
+    from segflow.identity.persons import PERSON, persons_sql, resolved
+
+    wh = ctx.warehouse
+    if not ids or not wh.table_exists("profiles"):
+        return {}
+    source = "journey_enroll_ids"
+    mapped = (f"SELECT g.profile_id, g.{PERSON} FROM ({persons_sql(source)}) AS g" if resolved(wh)
+              else f"SELECT profile_id, profile_id FROM {source}")
+    with wh.registered(source, pa.table({"profile_id": pa.array(ids, pa.string())})):
+        rows = wh.rows(f"SELECT q.given, q.person FROM ({mapped}) AS q(given, person) "
+                       "WHERE q.person IN (SELECT profile_id FROM profiles)")
+    return {str(given): str(person) for given, person in rows}
 
 

@@ -190,7 +190,6 @@ def _dates(ctx: ProjectContext, entry: DateEntry, start: datetime, now: datetime
             while d <= (now + span).date():
                 days.append(d.strftime("%m-%d"))
                 d += timedelta(days=1)
-            where = f"strftime({col}, '%m-%d') IN ({', '.join('?' for _ in days)})"
             params = list(dict.fromkeys(days))
             where = f"strftime({col}, '%m-%d') IN ({', '.join('?' for _ in params)})"
     else:

@@ -171,7 +171,9 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *
             data = [tuple(_sqlite_value(v) if i in times else v for i, v in enumerate(row)) for row in data]
         conn.exec_driver_sql(f'{verb} INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})',
                              data)
-    else:  # pragma: no cover - the two stores segflow supports
+    elif not ignore_conflicts:  # another store: SQLAlchemy's executemany
+        conn.execute(table.insert(), rows)
+    else:  # another store, skipping conflicts row by row
         for row in rows:
             try:
                 with conn.begin_nested():
@@ -316,22 +318,26 @@ _RUN_FIELDS = ("version", "status", "node", "due_at", "node_at", "variant", "con
 
 def _update_runs(conn: Connection, runs: Sequence[Run]) -> None:
     """Write every run's new state and drop its lease: on PostgreSQL one ``UPDATE ... FROM`` a
-    COPY-filled batch table, on SQLite the driver's ``executemany``."""
-    if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - the two stores segflow supports
-        raise NotImplementedError(conn.dialect.name)
+    COPY-filled batch table, on SQLite the driver's ``executemany``, elsewhere SQLAlchemy's."""
     if not runs:
         return
-    rows = [(r.id, r.version, r.status, r.node, _store_time(r.due_at), _store_time(r.node_at), r.variant,
-             _store_time(r.converted_at), r.exit_reason, _store_time(r.finished_at)) for r in runs]
+    rows = [(r.id, r.version, r.status, r.node, as_utc(r.due_at), as_utc(r.node_at), r.variant,
+             as_utc(r.converted_at), r.exit_reason, as_utc(r.finished_at)) for r in runs]
     if conn.dialect.name == "postgresql":
         temp = _pg_temp(conn, journey_runs, ["id", *_RUN_FIELDS], rows)
         sets = ", ".join(f'"{f}" = v."{f}"' for f in _RUN_FIELDS)
         conn.exec_driver_sql(f"UPDATE journey_runs SET {sets}, lease_owner = NULL, lease_until = NULL "
                              f"FROM {temp} AS v WHERE journey_runs.id = v.id")
         return
-    sets = ", ".join(f'"{f}" = ?' for f in _RUN_FIELDS)
-    conn.exec_driver_sql(f"UPDATE journey_runs SET {sets}, lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                         [tuple(_sqlite_value(v) for v in (*row[1:], row[0])) for row in rows])
+    if conn.dialect.name == "sqlite":
+        sets = ", ".join(f'"{f}" = ?' for f in _RUN_FIELDS)
+        conn.exec_driver_sql(f"UPDATE journey_runs SET {sets}, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                             [tuple(_sqlite_value(v) for v in (*row[1:], row[0])) for row in rows])
+        return
+    conn.execute(  # another store: SQLAlchemy's executemany (slower, the same writes)
+        journey_runs.update().where(journey_runs.c.id == sa.bindparam("_id")).values(
+            **{f: sa.bindparam(f"_{f}") for f in _RUN_FIELDS}, lease_owner=None, lease_until=None),
+        [{"_id": row[0], **{f"_{f}": v for f, v in zip(_RUN_FIELDS, row[1:])}} for row in rows])
 
 
 def release(store: StateStore, worker: str, runs: Sequence[Run]) -> None:
@@ -341,10 +347,6 @@ def release(store: StateStore, worker: str, runs: Sequence[Run]) -> None:
             conn.execute(journey_runs.update()
                          .where(journey_runs.c.id.in_(chunk), journey_runs.c.lease_owner == worker)
                          .values(lease_owner=None, lease_until=None))
-
-
-def _store_time(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
 
 
 def insert_runs(conn: Connection, rows: list[dict[str, Any]]) -> int:
