@@ -25,7 +25,7 @@ def test_migrations_reach_head_and_match_the_tables(state_url: str) -> None:
     from alembic.migration import MigrationContext
 
     store = StateStore.open(state_url)
-    assert store.current_revision() == store.head_revision() == "0005"
+    assert store.current_revision() == store.head_revision() == "0006"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -33,7 +33,7 @@ def test_migrations_reach_head_and_match_the_tables(state_url: str) -> None:
     store.downgrade("base")
     assert store.current_revision() is None
     store.migrate()
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
     store.close()
 
 

@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 
 __all__ = ["metadata", "attributes", "loads", "definitions", "schedules", "refresh_runs", "identity_runs", "identity_pins",
-           "journey_states", "journey_runs", "journey_steps", "outbox"]
+           "journey_states", "journey_runs", "journey_steps", "outbox", "inbox", "api_keys", "audit_log",
+           "erasures", "erased_identifiers"]
 
 metadata = MetaData()
 
@@ -285,3 +286,102 @@ outbox = Table(
 
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at, outbox.c.id)
 Index("ix_outbox_journey_node", outbox.c.journey, outbox.c.node)
+
+
+#: Tracking calls accepted by the HTTP API (Segment-compatible), durable before the API answers
+#: 200; the server moves them into the warehouse in micro-batches (flushed_at set then).
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: The call's messageId (one row per messageId: a repeated call is a duplicate, not a new row).
+    Column("message_id", String(255), nullable=False),
+    #: "identify", "track", "page", "screen", "group" or "alias".
+    Column("type", String(16), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    #: The call's time, corrected for the sender's clock skew (from sentAt).
+    Column("ts", DateTime(timezone=True), nullable=False),
+    #: The normalised call as JSON.
+    Column("body", Text, nullable=False),
+    Column("key_id", Integer),
+    Column("flushed_at", DateTime(timezone=True)),
+    #: The warehouse load (``loads.id``) that took it in.
+    Column("load_id", Integer),
+    UniqueConstraint("message_id", name="uq_inbox_message"),
+)
+
+Index("ix_inbox_pending", inbox.c.flushed_at, inbox.c.id)
+
+#: API keys: write keys (tracking) and secret keys with scopes (management). Only a hash is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    #: "write" or "secret".
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False, server_default=""),
+    #: The key's first characters, shown in lists so people can tell keys apart.
+    Column("prefix", String(32), nullable=False),
+    #: SHA-256 of the key, hex.
+    Column("hash", String(64), nullable=False),
+    #: Space-separated scopes of a secret key ("" for a write key).
+    Column("scopes", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    #: Set when the key was rotated: it keeps working until then.
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    #: The key this one replaced (rotation).
+    Column("rotated_from", Integer),
+    #: Requests per second this key may make (None: the server's default).
+    Column("rate_limit", Float),
+    UniqueConstraint("hash", name="uq_api_keys_hash"),
+)
+
+#: Who changed which definition, exported or erased what, and what happened to keys.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    #: "key:<id>" (the API, with the key's name in detail) or "cli" (a command on this machine).
+    Column("actor", String(255), nullable=False),
+    #: e.g. "definition.apply", "segment.export", "profile.erase", "key.create", "key.revoke".
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False, server_default=""),
+    #: JSON: what changed (names, versions, counts), never a person's data.
+    Column("detail", Text),
+    Column("key_id", Integer),
+)
+
+Index("ix_audit_log_at", audit_log.c.at)
+
+#: One row per erasure of a person (GDPR Art. 17 / PIPL Art. 47): when, by whom, how many rows
+#: of each table went (counts only).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    #: JSON: table → rows removed.
+    Column("summary", Text),
+)
+
+#: The suppression record an erasure leaves: a keyed hash of each identifier of the erased person,
+#: so later loads and tracking calls do not re-create them (until they come back with consent).
+erased_identifiers = Table(
+    "erased_identifiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("erasure_id", Integer, nullable=False),
+    #: "profile_id", "email", "phone", "anonymous_id", ... (an identity type).
+    Column("type", String(64), nullable=False),
+    #: HMAC-SHA-256 of the normalised value under the project's secret, hex.
+    Column("value_hash", String(64), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    #: Set when the person came back with consent (the record no longer suppresses).
+    Column("lifted_at", DateTime(timezone=True)),
+    Column("lifted_source", Text),
+    UniqueConstraint("type", "value_hash", name="uq_erased_identifiers_value"),
+)

@@ -4,4 +4,4 @@
 Alembic import (a test checks it against the scripts: bump it with every new migration).
 """
 
-HEAD = "0005"
+HEAD = "0006"

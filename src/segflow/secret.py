@@ -1,0 +1,49 @@
+"""The project's secret: the key behind signed links and the keyed hashes of erased identifiers.
+
+``$SEGFLOW_SECRET_KEY`` when set (servers, several machines sharing one project), else
+``.segflow/secret.key`` in the project, created on first use (32 random bytes, hex, mode 0600).
+Keep it out of git (``.segflow/`` is ignored) and back it up with the state store: a lost
+secret invalidates every signed link and unsubscribe token, and erased people's identifiers
+can then no longer be recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from segflow.config import STATE_DIR
+
+__all__ = ["ENV", "keyed_hash", "project_secret"]
+
+ENV = "SEGFLOW_SECRET_KEY"
+FILE = "secret.key"
+
+
+def project_secret(root: Path) -> bytes:
+    """The secret of the project at *root* (created on first use)."""
+    env = os.environ.get(ENV)
+    if env:
+        return env.encode()
+    path = root / STATE_DIR / FILE
+    try:
+        return path.read_text(encoding="ascii").strip().encode()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="ascii").strip().encode()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(value + "\n")
+    return value.encode()
+
+
+def keyed_hash(secret: bytes, value: str) -> str:
+    """HMAC-SHA-256 of *value* under *secret*, hex (not reversible by a dictionary of emails)."""
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
