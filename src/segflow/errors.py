@@ -21,6 +21,13 @@ the CLI, the Python API and (later) the HTTP API, and each face adds its own hin
     ├── ClockError              a pinned time later than the wall clock where work would really be done as of it
     ├── ChannelError            a message channel configured so that it cannot be opened (segflow.yaml)
     ├── TemplateError           a message template that cannot be rendered (a refused attribute, a failing filter)
+    ├── AccessError             a missing, unknown, revoked or expired API key, a scope it lacks,
+    │                           a request over the key's rate limit
+    ├── TrackingError           a tracking call that cannot be taken (bad JSON, over the size limits,
+    │                           a missing userId / anonymousId)
+    ├── ConflictError           a change made against a version that is no longer current (ETags),
+    │                           or something that already exists
+    ├── BusyError               the warehouse is held by another process (lent to a command)
     └── DefinitionError         a segment, tag or trait definition that cannot be used (a bad file,
         │                       an unusable rule, SQL or function), or one that does not exist
         └── DefinitionsError    several definitions with problems (``problems``: each one)
@@ -52,6 +59,10 @@ __all__ = [
     "ClockError",
     "ChannelError",
     "TemplateError",
+    "AccessError",
+    "TrackingError",
+    "ConflictError",
+    "BusyError",
 ]
 
 
@@ -137,6 +148,43 @@ class TemplateError(SegflowError):
     refuses (``''.__class__``), a filter that fails. Syntax errors are found when loading."""
 
     code = "template_error"
+
+
+class AccessError(SegflowError):
+    """A request without a valid key (``unauthorized``), with a key that may not do this
+    (``forbidden``: the scope it lacks is named), or over its rate limit (``rate_limited``)."""
+
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, code: str | None = None, path: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code, path=path)
+        self.retry_after = retry_after
+
+
+class TrackingError(SegflowError):
+    """A tracking call that cannot be taken: ``invalid_json``, ``message_too_large``,
+    ``batch_too_large``, ``invalid_call`` (the field at fault as ``path``)."""
+
+    code = "invalid_call"
+
+
+class ConflictError(SegflowError):
+    """A change against a stale version (``stale_version``: the ETag no longer matches) or a
+    thing that already exists (``exists``)."""
+
+    code = "conflict"
+
+
+class BusyError(SegflowError):
+    """The warehouse is held by another process (``warehouse_busy``); try again shortly."""
+
+    code = "warehouse_busy"
+
+    def __init__(self, message: str, *, code: str | None = None, path: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code, path=path)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

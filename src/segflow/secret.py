@@ -10,14 +10,13 @@ can then no longer be recognised.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 
 from segflow.config import STATE_DIR
 
-__all__ = ["ENV", "keyed_hash", "project_secret"]
+__all__ = ["ENV", "identifier_hash", "keyed_hash", "project_secret"]
 
 ENV = "SEGFLOW_SECRET_KEY"
 FILE = "secret.key"
@@ -45,5 +44,22 @@ def project_secret(root: Path) -> bytes:
 
 
 def keyed_hash(secret: bytes, value: str) -> str:
-    """HMAC-SHA-256 of *value* under *secret*, hex (not reversible by a dictionary of emails)."""
-    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+    """SHA-256 of ``secret + ":" + value``, hex (not reversible by a dictionary of emails
+    without the secret).
+
+    Plain SHA-256 over the secret-prefixed text rather than HMAC so that the warehouse can
+    compute the same hash in SQL (DuckDB's ``sha256(secret || ':' || value)``): a load of
+    millions of rows is checked against the erased identifiers set-based, without a Python
+    call per row. Length extension (the weakness of a secret-prefix MAC) does not matter
+    here: the hash is only ever compared for equality, never accepted as a signature.
+
+        >>> keyed_hash(b"k", "email:a@b.com") == hashlib.sha256(b"k:email:a@b.com").hexdigest()
+        True
+    """
+    return hashlib.sha256(secret + b":" + value.encode("utf-8")).hexdigest()
+
+
+def identifier_hash(secret: bytes, type_: str, value: str) -> str:
+    """The keyed hash of one identifier: ``keyed_hash(secret, f"{type_}:{value}")``, *value*
+    normalised by the caller (see :mod:`segflow.privacy.suppression`)."""
+    return keyed_hash(secret, f"{type_}:{value}")

@@ -55,6 +55,28 @@ class Workspace:
 
     @cached_property
     def warehouse(self) -> Warehouse:
+        """The warehouse, opened on first use. While `segflow serve` holds the project's DuckDB
+        file, it is borrowed from the server and given back by :meth:`close` (segflow.hosting)."""
+        from segflow.errors import QueryError
+
+        try:
+            return self._open_warehouse()
+        except QueryError as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            from segflow.hosting import borrow, open_retrying
+
+            loan = borrow(self.root)
+            if loan is None:
+                raise
+            self._loan = loan
+            try:
+                return open_retrying(self._open_warehouse)  # type: ignore[no-any-return]
+            except BaseException:
+                self._give_back()
+                raise
+
+    def _open_warehouse(self) -> Warehouse:
         from segflow.warehouse.duckdb import DuckDBWarehouse
 
         url = resolve_url(self.config.warehouse, self.root, "duckdb")
@@ -68,8 +90,26 @@ class Workspace:
         from segflow.schema.service import sync_schema
 
         wh = DuckDBWarehouse.from_url(url)
-        sync_schema(self, wh)
+        try:
+            sync_schema(self, wh)
+        except BaseException:
+            wh.close()
+            raise
         return wh
+
+    def _give_back(self) -> None:
+        loan = self.__dict__.pop("_loan", None)
+        if loan is not None:
+            from segflow.hosting import give_back
+
+            give_back(self.root, loan)
+
+    def release_warehouse(self) -> None:
+        """Close the warehouse connection (it reopens on next use), giving a borrowed one back."""
+        if "warehouse" in self.__dict__:
+            self.warehouse.close()
+            del self.__dict__["warehouse"]
+        self._give_back()
 
     def sync_schema(self) -> None:
         """Re-read ``schema.yaml`` and bring the registry and warehouse columns in line."""
@@ -142,9 +182,7 @@ class Workspace:
         return describe_schema(self).to_dict()
 
     def close(self) -> None:
-        if "warehouse" in self.__dict__:
-            self.warehouse.close()
-            del self.__dict__["warehouse"]
+        self.release_warehouse()
         if "state" in self.__dict__:
             self.state.close()
             del self.__dict__["state"]

@@ -66,6 +66,15 @@ segment_app = typer.Typer(help="Segments: preview, refresh, members, history, ov
                           no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
 
+
+def _register_serve() -> None:
+    from segflow.cli.serve import register
+
+    register(app)
+
+
+_register_serve()
+
 class Dialect(str, Enum):
     duckdb = "duckdb"
     postgres = "postgres"
@@ -134,6 +143,9 @@ def load(
             out.print("New attributes (inferred): " + ", ".join(f"{k} {v}" for k, v in s.new_attributes.items()))
         if s.rejects_file:
             out.print(f"Rejected rows of {Path(s.file).name}: [bold]{s.rejects_file}[/bold]")
+        if s.suppressed:
+            out.print(f"Suppressed rows of {Path(s.file).name} (erased people; not kept, not in the rejects): "
+                      f"{s.suppressed:,}")
 
 
 @app.command()
@@ -510,6 +522,12 @@ from segflow.cli.journeys import journey_app, journeys_app  # noqa: E402
 
 app.add_typer(journey_app, name="journey")
 app.add_typer(journeys_app, name="journeys")
+
+# -- API keys and the audit log (segflow.cli.keys) -------------------------------------------
+from segflow.cli.keys import audit_app, keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 # -- identity resolution and the global file (segflow.cli.identity) -------------------------
 from segflow.cli.identity import register as _register_identity  # noqa: E402

@@ -140,6 +140,82 @@ def profile_show(
     _render_file(gf)
 
 
+def _by(by: tuple[str, str] | None, profile_id: str | None) -> None:
+    if (profile_id is None) == (by is None):
+        raise SegflowError("give a profile id or --by TYPE VALUE (one of them)", code="bad_option")
+
+
+@profile_app.command("erase")
+def profile_erase(
+    profile_id: Annotated[str | None, typer.Argument(help="Any source id or canonical id.")] = None,
+    by: Annotated[tuple[str, str] | None, typer.Option("--by", metavar="TYPE VALUE",
+                                                          help="Find the person by an identifier.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project: ProjectOpt = None,
+    fmt: Annotated[Shown, typer.Option("--format", help="table or json.")] = Shown.table,
+) -> None:
+    """Erase a person everywhere (GDPR Art. 17 / PIPL Art. 47); later loads suppress them."""
+    from segflow.cli.output import err
+    from segflow.identity.profile import find_person
+    from segflow.privacy import erase_person
+
+    _by(by, profile_id)
+    with _open(project) as ws:
+        person = find_person(ws, profile_id, by=by)
+        if not yes and not typer.confirm(f"Erase person {person} and every record of it? This cannot be undone",
+                                         default=False, err=True):
+            err.print("Nothing erased.")
+            raise typer.Exit(1)
+        report = erase_person(ws, person)
+    if fmt is Shown.json:
+        sys.stdout.write(to_json(report.to_dict()) + "\n")
+        return
+    out.print(f"Erased person [bold]{report.person}[/bold] (erasure {report.erasure_id}); "
+              f"{report.identifiers:,} identifiers suppressed in later loads")
+    for table, n in sorted(report.tables.items()):
+        out.print(f"  {table}: {n:,} row(s)", highlight=False)
+    for path in report.files:
+        out.print(f"  scrubbed {path}", highlight=False)
+
+
+@profile_app.command("export")
+def profile_export(
+    profile_id: Annotated[str | None, typer.Argument(help="Any source id or canonical id.")] = None,
+    by: Annotated[tuple[str, str] | None, typer.Option("--by", metavar="TYPE VALUE",
+                                                          help="Find the person by an identifier.")] = None,
+    out_file: Annotated[str | None, typer.Option("--out", metavar="FILE", help="Write the JSON here.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Everything segflow holds about a person, as JSON (GDPR Art. 15 / PIPL Art. 45)."""
+    from pathlib import Path
+
+    from segflow.privacy import export_person
+
+    _by(by, profile_id)
+    with _open(project) as ws:
+        text = to_json(export_person(ws, profile_id, by=by).to_dict()) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    Path(out_file).write_text(text, encoding="utf-8")
+    out.print(f"Wrote {out_file}")
+
+
+@profile_app.command("unsuppress")
+def profile_unsuppress(
+    type_: Annotated[str, typer.Option("--type", help="Identifier type: email, phone, profile_id, ...")],
+    value: Annotated[str, typer.Option("--value", help="The identifier's value.")],
+    source: Annotated[str, typer.Option("--source", help="Where the consent came from (kept with the record).")],
+    project: ProjectOpt = None,
+) -> None:
+    """Lift an erasure's suppression of one identifier: the person came back with consent."""
+    from segflow.privacy import lift_suppression
+
+    with _open(project) as ws:
+        lift_suppression(ws, type_, value, source=source)
+    out.print(f"{type_} {value} is no longer suppressed; rows carrying it load again", highlight=False)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -24,7 +24,7 @@ __all__ = ["FileProgress", "LoadReport", "load_files", "rejects_target"]
 #: ``progress(file, stage, fraction)``: *fraction* None while a stage's size is unknown.
 FileProgress = Callable[[Path, str, "float | None"], None]
 
-_TOTALS = ("rows", "accepted", "inserted", "updated", "rejected", "duplicates")
+_TOTALS = ("rows", "accepted", "inserted", "updated", "rejected", "duplicates", "suppressed")
 
 
 @dataclass(frozen=True)

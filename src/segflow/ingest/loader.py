@@ -37,6 +37,7 @@ from segflow.ingest.rejects import (
     lines_at_offsets,
     write_rejects,
 )
+from segflow.ingest.suppress import apply_lifts, suppress_staged
 from segflow.schema.kinds import Kind, Merge, kind_named
 from segflow.schema.registry import check_attribute_name
 from segflow.schema.spelling import close_name
@@ -63,6 +64,8 @@ class LoadSummary:
     updated: int = 0
     rejected: int = 0
     duplicates: int = 0
+    #: Rows of erased people dropped (not written to the rejects file): segflow.ingest.suppress.
+    suppressed: int = 0
     rejects_file: str | None = None
     seconds: float = 0.0
     load_id: int | None = None
@@ -258,9 +261,10 @@ def load_file(
             parser_rejects = _parser_rejects(wh, source, path)
             if fmt == "jsonl":  # blank lines are not records
                 wh.execute(f"DELETE FROM {staged} WHERE _reason = 'blank'")
+            suppressed = suppress_staged(ws, kind, staged, [t.name for t in targets], source=str(path))
             with _ProgressPoller(wh, "merge", progress):
                 counts = merge_staged(wh, kind, [t.name for t in targets], staged, load_id, fill=merge_fill)
-            staged_rows = wh.count(f"SELECT count(*) FROM {staged}")
+            staged_rows = wh.count(f"SELECT count(*) FROM {staged}") + suppressed.count
             ours = [
                 (rowid, reason, *cells) for rowid, reason, cells in wh.execute(
                     f"SELECT rowid, _reason, {RAW_CELLS} FROM {staged} WHERE _reason IS NOT NULL ORDER BY rowid"
@@ -268,6 +272,7 @@ def load_file(
             ]
             summary.rows = staged_rows + len(parser_rejects)
             summary.rejected = len(ours) + len(parser_rejects)
+            summary.suppressed = suppressed.count
             summary.inserted, summary.updated, summary.duplicates = counts.inserted, counts.updated, counts.duplicates
             summary.accepted = counts.inserted + counts.updated
             if summary.rejected:
@@ -289,6 +294,7 @@ def load_file(
             counter.shutdown(wait=True, cancel_futures=True)
     if rejects_out is not None:
         os.replace(str(rejects_out) + f".{tag}", rejects_out)
+    apply_lifts(ws, suppressed)
     for col, type_ in inferred.items():
         registry.record_inferred(kind.name, col, type_)
         summary.new_attributes[col] = type_.value

@@ -147,6 +147,10 @@ class Warehouse(ABC):
     def columns(self, table: str) -> dict[str, str]:
         """Column name → engine type of *table* (empty when it does not exist)."""
 
+    @abstractmethod
+    def tables(self) -> list[str]:
+        """The names of the project's own tables (not temporary ones, not views), sorted."""
+
     def table_exists(self, table: str) -> bool:
         return bool(self.columns(table))
 

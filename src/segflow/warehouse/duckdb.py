@@ -100,6 +100,13 @@ class DuckDBWarehouse(Warehouse):
         ).fetchall()
         return {name: type_ for name, type_ in rows}
 
+    def tables(self) -> list[str]:
+        rows = self._con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
+            "AND database_name = current_database() ORDER BY table_name"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def add_column(self, table: str, name: str, type_: AttributeType) -> None:
         # IF NOT EXISTS: a crash between the warehouse commit and the registry write
         # leaves a column the next load infers and records again.
