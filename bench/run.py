@@ -139,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--repeat", type=int, default=3, help="timed runs per side after a warm-up; median reported")
     lc.add_argument("--idle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine per run")
     lc.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    tr = suites.add_parser("tracking", help="Segment-compatible tracking ingest on loopback vs a plain endpoint")
+    tr.add_argument("--events", type=int, default=200_000, help="track calls sent")
+    tr.add_argument("--batch", type=int, default=100, help="calls per /v1/batch request")
+    tr.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
+    tr.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
+    tr.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
+    la = suites.add_parser("latency", help="event-triggered journeys: event sent → outbox row, under a steady stream")
+    la.add_argument("--profiles", type=int, default=100_000, help="profiles in the project")
+    la.add_argument("--rate", type=float, default=200.0, help="events per second sent")
+    la.add_argument("--seconds", type=float, default=30.0, help="how long the stream runs")
+    la.add_argument("--interval", type=float, default=0.2, help="segflow serve --interval")
+    la.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
+    la.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     jr = suites.add_parser("journeys", help="journey step transitions/s on SQLite and PostgreSQL vs a Mautic-style "
                                             "runner; messages/s to a local SMTP sink")
     jr.add_argument("--profiles", type=int, default=1_000_000, help="profiles in the project")
@@ -565,10 +578,47 @@ def run_journeys_bench(args: argparse.Namespace) -> int:
     return 0 if data["messages"]["sink_received"] == data["messages"]["messages"] else 1
 
 
+def run_tracking_bench(args: argparse.Namespace) -> int:
+    from bench.tracking import TrackingOptions, render, run_tracking_suite
+
+    opts = TrackingOptions(events=args.events, batch=args.batch, connections=args.connections,
+                           out=args.out.resolve(), docs=not args.no_docs)
+    with console.status("tracking") as status:
+        def report(stage: str) -> None:
+            status.update(stage)
+            if not console.is_terminal:
+                console.log(stage)
+
+        data = run_tracking_suite(opts, report)
+    console.print(render([data]))
+    s = data["sides"]["segflow"]
+    return 0 if s["failures"] == 0 and s.get("in_warehouse") == s["events"] else 1
+
+
+def run_latency_bench(args: argparse.Namespace) -> int:
+    from bench.journey_latency import LatencyOptions, render, run_latency_suite
+
+    opts = LatencyOptions(profiles=args.profiles, rate=args.rate, seconds=args.seconds, interval=args.interval,
+                          out=args.out.resolve(), docs=not args.no_docs)
+    with console.status("latency") as status:
+        def report(stage: str) -> None:
+            status.update(stage)
+            if not console.is_terminal:
+                console.log(stage)
+
+        data = run_latency_suite(opts, report)
+    console.print(render([data]))
+    return 0 if data["api"]["missing"] == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite == "latency":
+        return run_latency_bench(args)
     if args.suite == "journeys":
         return run_journeys_bench(args)
+    if args.suite == "tracking":
+        return run_tracking_bench(args)
     if args.suite == "identity":
         return run_identity(args)
     if args.suite == "tags":

@@ -48,6 +48,7 @@ def serve(
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog from the moment serve.json announces the URL
         bound = sock.getsockname()[1]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         url = f"http://{shown}:{bound}"
