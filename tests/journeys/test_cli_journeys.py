@@ -50,3 +50,37 @@ nodes:
     assert "[VIP] only" in table
     unknown = run("journey", "stats", "vpi", "-p", str(root), cwd=root)
     assert unknown.returncode == 1 and "no journey 'vpi' is applied; did you mean 'vip'?" in unknown.stderr
+
+
+def test_stats_chart_draws_every_node_with_its_counts(shop, files, tmp_path):
+    from segflow.journeys.charts import journey_chart_rows
+    from segflow.journeys.engine import enroll
+    from segflow.journeys.service import journey_stats
+
+    files("templates/note.yaml", "channel: file\ntext: hi\n")
+    files("journeys/vip.yaml", """
+entry: {manual: {}}
+start: note
+nodes:
+  note:
+    send: {channel: file, template: note}
+    next: done
+  done:
+    exit: {}
+""")
+    from segflow.definitions.plan import apply
+
+    apply(shop)
+    enroll(shop, "vip", ["p1", "p2"])
+    rows = journey_chart_rows(journey_stats(shop, "vip"))
+    reached = {r["node"]: r["runs"] for r in rows if r["measure"] == "reached"}
+    assert reached == {"note [send]": 2, "done [exit]": 0}
+    root = shop.root
+    shop.close()
+    png = tmp_path / "vip.png"
+    drawn = run("journey", "stats", "vip", "--chart", str(png), "-p", str(root), cwd=root)
+    assert drawn.returncode == 0, drawn.stderr
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000  # a real picture, not an empty canvas
+    bad = run("journey", "stats", "vip", "--chart", str(tmp_path / "vip.gif"), "-p", str(root), cwd=root)
+    assert bad.returncode == 1 and "use a name ending in .png" in bad.stderr

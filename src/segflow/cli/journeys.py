@@ -83,18 +83,35 @@ def stats_table(stats: Any, title: str) -> None:
 
 
 @journey_app.command("stats")
-def journey_stats_cmd(name: NameArg, project: ProjectOpt = None, fmt: FormatOpt = Format.table) -> None:
+def journey_stats_cmd(
+    name: NameArg,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = Format.table,
+    chart: Annotated[Path | None, typer.Option(help="Also draw the per-node counts to this .png, .svg or .html "
+                                                    "file.")] = None,
+) -> None:
     """Per node: reached, waiting, passed, sent, failed, skipped (with reasons), ended, converted; per split
     arm and holdout: conversion rate."""
     from segflow.journeys.service import journey_stats
 
+    if chart is not None:
+        from segflow.charts import check_chart_path
+
+        check_chart_path(chart)
     with _open(project, read_only=True) as ws:
         stats = journey_stats(ws, name)
+    if chart is not None:
+        from segflow.charts import save_chart
+        from segflow.journeys.charts import journey_chart
+
+        save_chart(journey_chart(stats), chart)
     if fmt is Format.json:
         _json(stats.to_dict())
         return
     stats_table(stats, f"journey {stats.name} v{stats.version} ({stats.status}): {stats.runs:,} runs, "
                         f"{stats.active:,} in progress, {stats.converted:,} converted")
+    if chart is not None:
+        out.print(f"Chart: {chart}", highlight=False)
 
 
 @journey_app.command("show")
