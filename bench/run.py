@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--events", type=int, default=200_000, help="track calls sent")
     tr.add_argument("--batch", type=int, default=100, help="calls per /v1/batch request")
     tr.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
+    tr.add_argument("--steady", type=float, default=10_000.0, help="events/s of the paced latency run (0: none)")
     tr.add_argument("--out", type=Path, default=Path("bench/out"), help="scratch projects (deleted)")
     tr.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS_FILE.name}")
     la = suites.add_parser("latency", help="event-triggered journeys: event sent → outbox row, under a steady stream")
@@ -581,7 +582,7 @@ def run_journeys_bench(args: argparse.Namespace) -> int:
 def run_tracking_bench(args: argparse.Namespace) -> int:
     from bench.tracking import TrackingOptions, render, run_tracking_suite
 
-    opts = TrackingOptions(events=args.events, batch=args.batch, connections=args.connections,
+    opts = TrackingOptions(events=args.events, batch=args.batch, connections=args.connections, steady=args.steady,
                            out=args.out.resolve(), docs=not args.no_docs)
     with console.status("tracking") as status:
         def report(stage: str) -> None:
@@ -592,7 +593,8 @@ def run_tracking_bench(args: argparse.Namespace) -> int:
         data = run_tracking_suite(opts, report)
     console.print(render([data]))
     s = data["sides"]["segflow"]
-    return 0 if s["failures"] == 0 and s.get("in_warehouse") == s["events"] else 1
+    sent = s["events"] + (s["steady"]["events"] if s.get("steady") else 0)
+    return 0 if s["failures"] == 0 and s.get("in_warehouse") == sent else 1
 
 
 def run_latency_bench(args: argparse.Namespace) -> int:

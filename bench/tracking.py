@@ -55,6 +55,8 @@ class TrackingOptions:
     events: int = 200_000
     batch: int = 100
     connections: int = 8
+    #: Events per second of the second, paced run (the latency target is for a sustained rate).
+    steady: float = 10_000.0
     out: Path = REPO / "bench" / "out"
     docs: bool = True
 
@@ -91,7 +93,12 @@ def serve(root: str, port: int) -> None:
 
 
 # -- the load generator (a subprocess) -------------------------------------------------------
-def generate_load(url: str, key: str, requests: int, batch: int, connections: int) -> dict[str, Any]:
+def generate_load(url: str, key: str, requests: int, batch: int, connections: int,
+                  rate: float = 0.0) -> dict[str, Any]:
+    """*requests* batches of *batch* calls over *connections* connections: as fast as the server
+    answers (*rate* 0, a closed loop: throughput), or paced at *rate* events per second (an open
+    loop: each request's latency counts from when it was due, so a server falling behind shows
+    its queueing too)."""
     import base64
     import http.client
     from urllib.parse import urlsplit
@@ -111,13 +118,16 @@ def generate_load(url: str, key: str, requests: int, batch: int, connections: in
                 i = next(counter, None)
             if i is None:
                 break
+            due = started + i * batch / rate if rate > 0 else None
+            if due is not None and due > time.perf_counter():
+                time.sleep(due - time.perf_counter())
             calls = [{"type": "track", "messageId": f"{n}-{i}-{j}-{uuid.uuid4().hex[:8]}",
                       "userId": f"u{(i * batch + j) % 5000}", "event": "view_product",
                       "properties": {"sku": f"SKU-{j}", "price": 19.9},
                       "context": {"ip": "127.0.0.1", "userAgent": "bench/1.0", "locale": "en-US"},
                       "timestamp": "2026-03-01T09:00:00Z"} for j in range(batch)]
             body = json.dumps({"batch": calls, "sentAt": "2026-03-01T09:00:01Z"}).encode()
-            t0 = time.perf_counter()
+            t0 = due if due is not None else time.perf_counter()
             conn.request("POST", "/v1/batch", body, {"Content-Type": "application/json", "Authorization": auth})
             reply = conn.getresponse()
             reply.read()
@@ -129,8 +139,8 @@ def generate_load(url: str, key: str, requests: int, batch: int, connections: in
         with lock:
             latencies.extend(mine)
 
-    started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
@@ -143,9 +153,10 @@ def generate_load(url: str, key: str, requests: int, batch: int, connections: in
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
-def _run_load(url: str, key: str, opts: TrackingOptions) -> dict[str, Any]:
+def _run_load(url: str, key: str, opts: TrackingOptions, rate: float = 0.0) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "bench.tracking", "load", url, key, str(opts.events // opts.batch),
-                          str(opts.batch), str(opts.connections)], cwd=REPO, capture_output=True, check=True)
+                          str(opts.batch), str(opts.connections), str(rate)], cwd=REPO, capture_output=True,
+                         check=True)
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -180,6 +191,13 @@ def _segflow_side(opts: TrackingOptions, report: Reporter) -> dict[str, Any]:
         while con.execute("SELECT count(*) FROM inbox WHERE flushed_at IS NULL").fetchone()[0]:
             time.sleep(0.01)
         load["queryable_after_s"] = time.time() - load["ended_at"]
+        if opts.steady > 0:
+            report(f"segflow: a steady {opts.steady:,.0f} events/s")
+            steady = _run_load(f"http://127.0.0.1:{port}", key, opts, rate=opts.steady)
+            while con.execute("SELECT count(*) FROM inbox WHERE flushed_at IS NULL").fetchone()[0]:
+                time.sleep(0.01)
+            steady["queryable_after_s"] = time.time() - steady["ended_at"]
+            load["steady"] = steady
         load["stored"] = con.execute("SELECT count(*) FROM inbox").fetchone()[0]
         con.close()
     finally:
@@ -216,7 +234,7 @@ def run_tracking_suite(opts: TrackingOptions, report: Reporter) -> dict[str, Any
         for scratch in ("tracking", "tracking-plain"):
             shutil.rmtree(opts.out / scratch, ignore_errors=True)
     data = {"options": {"profiles": opts.events, "events": opts.events, "batch": opts.batch,
-                        "connections": opts.connections},
+                        "connections": opts.connections, "steady": opts.steady},
             "machine": machine_info(), "source": source_digest(), "sides": sides}
     save_results("tracking", data, profiles=opts.events, seed=0, docs=opts.docs, render=render)
     return data
@@ -232,6 +250,12 @@ def render(saved: list[dict[str, Any]]) -> str:
                  f"{v['queryable_after_s']:.2f}", f"{v['stored']:,}"]
                 for name, v in (("segflow (group commit, flush to DuckDB)", s["segflow"]),
                                 ("plain endpoint (a transaction per call)", s["plain"]))]
+        steady = s["segflow"].get("steady")
+        if steady:
+            rows.insert(1, [f"segflow at a steady {o.get('steady', 0):,.0f} events/s", f"{steady['events']:,}",
+                            f"{steady['seconds']:.2f}", f"{steady['per_second']:,.0f}",
+                            f"{steady['per_second'] / base:.1f}×", f"{steady['p50_ms']:.1f}",
+                            f"{steady['p99_ms']:.1f}", f"{steady['queryable_after_s']:.2f}", "-"])
         warehouse = s["segflow"].get("in_warehouse")
         parts.append(
             f"{o['events']:,} track calls in batches of {o['batch']} over {o['connections']} keep-alive connections "
@@ -249,4 +273,4 @@ if __name__ == "__main__":
         serve(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "load":
         print(json.dumps(generate_load(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-                                       int(sys.argv[6]))))
+                                       int(sys.argv[6]), float(sys.argv[7]) if len(sys.argv) > 7 else 0.0)))
