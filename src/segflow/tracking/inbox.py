@@ -138,14 +138,17 @@ class InboxWriter:
 
 def write_calls(state: StateStore, requests: list[tuple[list[Call], int | None]]) -> list[SubmitResult]:
     """Insert every request's calls in one transaction; a messageId already stored (or repeated
-    earlier in the same commit) is a duplicate. Returns one result per request."""
+    earlier in the same commit) is a duplicate. Returns one result per request.
+
+    The ids already stored are looked up first (one indexed query per 500), the rest written in
+    one batch (segflow.state.bulk: the driver's executemany on SQLite, COPY on PostgreSQL) that
+    skips conflicts, so a messageId another process stores at the same moment is still kept once.
+    """
+    import sqlalchemy as sa
+
+    from segflow.state.bulk import bulk_insert
     from segflow.state.tables import inbox
 
-    dialect = state.engine.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     seen: set[str] = set()
     rows: list[dict[str, object]] = []
     owners: list[int] = []
@@ -158,15 +161,17 @@ def write_calls(state: StateStore, requests: list[tuple[list[Call], int | None]]
                          "ts": call.ts, "body": json.dumps(call.body(), ensure_ascii=False, separators=(",", ":")),
                          "key_id": key_id})
             owners.append(n)
-    stored: set[str] = set()
-    if rows:
-        # RETURNING with many rows: SQLAlchemy's "insertmanyvalues" sends them as a few multi-row
-        # INSERTs (SQLite >= 3.35 and PostgreSQL), so the ids a conflict skipped are known.
-        stmt = insert(inbox).on_conflict_do_nothing(index_elements=["message_id"]).returning(inbox.c.message_id)
-        with state.begin() as conn:
-            stored = {r[0] for r in conn.execute(stmt, rows)}
     accepted = [0] * len(requests)
-    for row, n in zip(rows, owners, strict=True):
-        if row["message_id"] in stored:
+    if rows:
+        with state.begin() as conn:
+            ids = [str(r["message_id"]) for r in rows]
+            known: set[str] = set()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                known.update(m for (m,) in conn.execute(sa.select(inbox.c.message_id)
+                                                        .where(inbox.c.message_id.in_(chunk))))
+            fresh = [(row, n) for row, n in zip(rows, owners, strict=True) if row["message_id"] not in known]
+            bulk_insert(conn, inbox, [row for row, _ in fresh], ignore_conflicts=True)
+        for _, n in fresh:
             accepted[n] += 1
     return [SubmitResult(accepted[n], len(calls) - accepted[n]) for n, (calls, _key) in enumerate(requests)]
