@@ -260,7 +260,7 @@ def render(saved: list[dict[str, Any]]) -> str:
         parts.append(
             f"{o['events']:,} track calls in batches of {o['batch']} over {o['connections']} keep-alive connections "
             f"from a second process (`python bench/run.py tracking --events {o['events']} --batch {o['batch']} "
-            f"--connections {o['connections']}`); {machine_line(d['machine'])}\n\n"
+            f"--connections {o['connections']} --steady {o.get('steady', 0):.0f}`); {machine_line(d['machine'])}\n\n"
             + markdown_table(["side", "events", "seconds", "events/s", "ratio", "p50 ms", "p99 ms",
                               "queryable after s", "stored"], rows, right={1, 2, 3, 4, 5, 6, 7, 8})
             + (f"\n\nEvents in the warehouse after the server stopped: {warehouse:,}.\n" if warehouse is not None
