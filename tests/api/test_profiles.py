@@ -97,6 +97,10 @@ def test_upload_a_file_and_see_its_load(project: Workspace, client: TestClient, 
     assert client.get("/api/profiles/n1", headers=_auth(key)).status_code == 200
     loads = client.get("/api/loads", headers=_auth(key)).json()["items"]
     assert loads[0]["kind"] == "profiles" and loads[0]["rejected"] == 1
+    refused = client.get(f"/api/loads/{loads[0]['id']}/rejects", headers=_auth(key)).json()
+    assert [(r["_line"], r["profile_id"]) for r in refused["items"]] == [("3", "n2")]
+    assert "birthday" in refused["items"][0]["_reason"] and refused["next_cursor"] is None
+    assert client.get("/api/loads/999/rejects", headers=_auth(key)).json()["code"] == "unknown_load"
     bad = client.post("/api/loads/profilez", files={"file": ("x.csv", csv, "text/csv")}, headers=_auth(key))
     assert bad.status_code == 400 and bad.json()["code"] == "unknown_kind"
     page = client.get("/api/audit", params={"action": "load.upload", "limit": 1}, headers=_auth(key)).json()

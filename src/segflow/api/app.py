@@ -80,11 +80,5 @@ def create_app(hosts: Host | Iterable[Host], *, tokens: dict[str, str] | None = 
         return {"status": "ok", "version": __version__}
 
     for name in ROUTERS:
-        try:
-            module = importlib.import_module(f"segflow.api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"segflow.api.routes.{name}":
-                raise
-            continue  # an area not built yet
-        app.include_router(module.router)
+        app.include_router(importlib.import_module(f"segflow.api.routes.{name}").router)
     return app

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Reject", "count_newlines", "csv_record_lines", "write_rejects"]
+__all__ = ["Reject", "RejectsPage", "count_newlines", "csv_record_lines", "read_rejects", "write_rejects"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +129,53 @@ def write_rejects(path: Path, columns: list[str], rejects: list[Reject], *, skip
             cells = list(r.cells) + [None] * (len(columns) - len(r.cells))
             writer.writerow([r.line, r.reason, *("" if cells[i] is None else cells[i] for i in keep), r.raw_line or ""])
     os.replace(tmp, path)
+
+
+@dataclass
+class RejectsPage:
+    """Rows of one load's rejects file: ``{"_line", "_reason", <the file's columns>}`` each."""
+
+    load_id: int
+    rejects_file: str | None
+    items: list[dict[str, str]]
+    #: The row offset of the next page (None on the last).
+    next_offset: int | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"load_id": self.load_id, "rejects_file": self.rejects_file, "items": self.items,
+                "next_offset": self.next_offset}
+
+
+def read_rejects(ctx: object, load_id: int, *, limit: int = 100, offset: int = 0) -> RejectsPage:
+    """The rejects of load *load_id* (the state store's load history), *limit* rows from *offset*
+    (a rejects file never changes once written, so offsets are stable cursors)."""
+    import sqlalchemy as sa
+
+    from segflow.errors import LoadError, QueryError
+    from segflow.state.tables import loads
+
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise QueryError(f"limit {limit} / offset {offset}: expected a limit of 1 to 1000 and an offset >= 0",
+                         code="bad_limit", path="limit")
+    with ctx.state.engine.connect() as conn:  # type: ignore[attr-defined]
+        row = conn.execute(sa.select(loads.c.rejects_file).where(loads.c.id == load_id)).first()
+    if row is None:
+        raise LoadError(f"no load {load_id}", code="unknown_load", path=str(load_id))
+    if not row[0]:
+        return RejectsPage(load_id, None, [], None)
+    path = Path(row[0])
+    if not path.is_absolute():
+        path = ctx.root / path  # type: ignore[attr-defined]
+    if not path.exists():
+        raise LoadError(f"load {load_id}: its rejects file {row[0]} is gone", code="rejects_missing", path=row[0])
+    items: list[dict[str, str]] = []
+    more = False
+    with path.open(encoding="utf-8", newline="") as fh:
+        for i, record in enumerate(csv.DictReader(fh)):
+            if i < offset:
+                continue
+            if len(items) == limit:
+                more = True
+                break
+            items.append({k: v for k, v in record.items() if k != "_raw_line"})
+    return RejectsPage(load_id, str(row[0]), items, offset + limit if more else None)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import Path as Path_
 
 from segflow.api.deps import Authed, need
 from segflow.errors import LoadError
@@ -58,3 +59,14 @@ def upload(kind: str, authed: Annotated[Authed, Depends(need("loads:write"))],
 def history(authed: Annotated[Authed, Depends(need("loads:write"))],
             limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
     return {"items": authed.host.ctx.state.loads(limit)}
+
+
+@router.get("/{load_id}/rejects", summary="The refused rows of a load, each with its line and reason")
+def rejects(load_id: Annotated[int, Path_(ge=1)], authed: Annotated[Authed, Depends(need("loads:write"))],
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            cursor: Annotated[int | None, Query(ge=0, description="next_offset of the previous page")] = None,
+            ) -> dict[str, Any]:
+    from segflow.ingest.rejects import read_rejects
+
+    page = read_rejects(authed.host.ctx, load_id, limit=limit, offset=cursor or 0)
+    return {**page.to_dict(), "next_cursor": page.next_offset}
